@@ -1,0 +1,1 @@
+"""Patrons, tiers and perks (built by the patrons and perks issues)."""

@@ -1,0 +1,1 @@
+"""Funders, grants, milestones, people, pay and allocation (built by the grants issue)."""

@@ -1,0 +1,1 @@
+"""Read-only monthly and annual reports and exports (built by the reports issue)."""

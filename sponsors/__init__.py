@@ -1,0 +1,1 @@
+"""Sponsorship packages, applications and invoices (built by the sponsors issue)."""
