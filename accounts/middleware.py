@@ -1,6 +1,34 @@
+"""Staff pages (Wagtail and Django admin) open only for staff who have set up MFA."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from .access import has_mfa, is_staff_member
+
+STAFF_PATH_PREFIXES = ("/admin/", "/django-admin/")
+# The log-in redirects themselves must stay reachable.
+OPEN_STAFF_PATHS = ("/admin/login/", "/admin/password_reset/", "/django-admin/login/")
+
+
 class StaffAccessMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        path = request.path_info
+        if path.startswith(STAFF_PATH_PREFIXES) and not path.startswith(OPEN_STAFF_PATHS):
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            if is_staff_member(user) and not has_mfa(user):
+                messages.warning(
+                    request,
+                    _("Staff pages need two-factor authentication. Set up an authenticator app to continue."),
+                )
+                return redirect("mfa_activate_totp")
         return self.get_response(request)

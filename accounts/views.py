@@ -5,6 +5,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from . import roles
+from .access import has_mfa, is_staff_member, role_names
+
 
 def staff_login_redirect(request):
     """Send the Django and Wagtail admin log-in forms to allauth's (rate-limited, with MFA)."""
@@ -16,4 +19,14 @@ def staff_login_redirect(request):
 
 @login_required
 def profile(request):
-    return render(request, "accounts/profile.html", {})
+    user = request.user
+    names = role_names(user)
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "roles": [role.label for role in roles.ROLES if role.name in names],
+            "has_mfa": has_mfa(user),
+            "staff": is_staff_member(user),
+        },
+    )

@@ -1,0 +1,88 @@
+"""Project-wide test set-up.
+
+Browser tests (marker `browser`) need Chromium at CHROMIUM_PATH (default /usr/bin/chromium) and
+PostgreSQL-only tests (marker `postgres`) need DATABASE_URL to point at PostgreSQL. Where either is
+missing they are skipped, and the run ends with a loud summary saying how many and why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+_loud_skips: dict[str, int] = {}
+
+
+def chromium_available() -> bool:
+    return bool(shutil.which(CHROMIUM_PATH) or os.path.exists(CHROMIUM_PATH))
+
+
+def using_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://"))
+
+
+def pytest_collection_modifyitems(config, items):
+    reasons = {
+        "browser": None if chromium_available() else f"Chromium not found at {CHROMIUM_PATH}",
+        "postgres": None if using_postgres() else "DATABASE_URL does not point at PostgreSQL",
+    }
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=f"{marker} test skipped: {reason}"))
+                _loud_skips[reason] = _loud_skips.get(reason, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for reason, count in _loud_skips.items():
+        terminalreporter.write_sep("!", f"SKIPPED {count} tests: {reason}", red=True, bold=True)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def password():
+    return "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user(db, password):
+    from accounts.services import user_grant_role
+    from tests.factories.accounts import UserFactory
+
+    def make(*role_names, mfa=False, **fields):
+        user = UserFactory(**fields)
+        user.set_password(password)
+        user.save()
+        for role_name in role_names:
+            user_grant_role(user=user, role_name=role_name)
+        if mfa:
+            from allauth.mfa.totp.internal.auth import TOTP
+
+            TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+        return user
+
+    return make
+
+
+@pytest.fixture
+def finance_client(client, make_user):
+    """A client logged in as a finance user who has set up MFA."""
+    user = make_user("patron", "finance", mfa=True)
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def editor_client(client, make_user):
+    user = make_user("patron", "editor", mfa=True)
+    client.force_login(user)
+    client.user = user
+    return client

@@ -1,0 +1,86 @@
+"""Roles are Django groups. This module is the one place that says what each role may do.
+
+- patron: everyone who signs up (their own account pages only; no staff pages)
+- sponsor contact: a company's contact person (their own sponsorship pages; no staff pages)
+- editor: Wagtail pages, images and documents (staff pages, MFA required)
+- finance: money, people, grants, reports and failed jobs (staff pages, MFA required)
+
+Permissions are named by "app_label.codename". A permission that does not exist yet (its app arrives in
+a later issue) is skipped, and `roles_sync` runs after every `migrate`, so a role gains the permissions
+of a new app as soon as that app's migrations have run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+PATRON = "patron"
+SPONSOR_CONTACT = "sponsor contact"
+EDITOR = "editor"
+FINANCE = "finance"
+
+PAGE_PERMISSIONS = ("add_page", "change_page", "publish_page", "lock_page", "unlock_page")
+COLLECTION_PERMISSIONS = {
+    "wagtailimages": ("add_image", "change_image", "choose_image"),
+    "wagtaildocs": ("add_document", "change_document", "choose_document"),
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: str
+    staff: bool
+    permissions: tuple[str, ...] = ()
+    page_permissions: tuple[str, ...] = ()
+    collection_permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+ROLES: tuple[Role, ...] = (
+    Role(PATRON, _("Patron"), staff=False),
+    Role(SPONSOR_CONTACT, _("Sponsor contact"), staff=False),
+    Role(
+        EDITOR,
+        _("Editor"),
+        staff=True,
+        permissions=(
+            "wagtailadmin.access_admin",
+            "wagtailcore.view_locale",
+            "wagtailredirects.add_redirect",
+            "wagtailredirects.change_redirect",
+            "wagtailredirects.delete_redirect",
+            "simple_translation.submit_translation",
+            "cms.change_organisationsettings",
+            "cms.change_navigationsettings",
+            "cms.change_footersettings",
+        ),
+        page_permissions=PAGE_PERMISSIONS,
+        collection_permissions=COLLECTION_PERMISSIONS,
+    ),
+    Role(
+        FINANCE,
+        _("Finance"),
+        staff=True,
+        permissions=(
+            "wagtailadmin.access_admin",
+            "ledger.view_account",
+            "ledger.change_account",
+            "ledger.view_costcentre",
+            "ledger.add_costcentre",
+            "ledger.change_costcentre",
+            "ledger.view_transaction",
+            "ledger.view_posting",
+            "ledger.view_closingbalance",
+            "ledger.view_finance",
+            "jobs.view_failedtask",
+            "jobs.change_failedtask",
+            "jobs.manage_failedtask",
+            "cms.change_organisationsettings",
+        ),
+        collection_permissions={"wagtaildocs": ("add_document", "change_document", "choose_document")},
+    ),
+)
+ROLES_BY_NAME = {role.name: role for role in ROLES}
+STAFF_ROLE_NAMES = frozenset(role.name for role in ROLES if role.staff)
