@@ -32,3 +32,17 @@ class StaffAccessMiddleware:
                 )
                 return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+class AdminFramingMiddleware:
+    """The site refuses to be framed (X-Frame-Options: DENY), except Wagtail's admin, whose page preview
+    shows the page in a same-origin frame. Listed after XFrameOptionsMiddleware so it answers first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith("/admin/") and "X-Frame-Options" not in response:
+            response["X-Frame-Options"] = "SAMEORIGIN"
+        return response

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.AdminFramingMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.StaffAccessMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -240,7 +241,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security headers that hold everywhere --------------------------------------------------
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "SAMEORIGIN"  # Wagtail's preview uses a same-origin iframe
+X_FRAME_OPTIONS = "DENY"  # Wagtail's admin gets SAMEORIGIN for its preview (AdminFramingMiddleware)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 
@@ -256,7 +257,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "frame-src": [SELF],
-        "frame-ancestors": [SELF],
+        "frame-ancestors": [SELF],  # only Wagtail's preview frames our pages
         "form-action": [SELF],
         "base-uri": [SELF],
         "object-src": [NONE],

@@ -93,3 +93,9 @@ def test_admin_login_form_cannot_be_posted_directly(client, make_user, password)
     user = make_user("patron", "editor", mfa=True)
     client.post("/admin/login/", {"username": user.email, "password": password})
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_public_pages_refuse_framing_but_admin_allows_same_origin_preview(editor_client):
+    assert editor_client.get("/accounts/login/")["X-Frame-Options"] == "DENY"
+    assert editor_client.get("/admin/")["X-Frame-Options"] == "SAMEORIGIN"
