@@ -1,0 +1,241 @@
+"""Staff screens of the ledger in the Wagtail admin (registered in wagtail_hooks.py).
+
+Transactions and postings are list + inspect only; accounts and cost centres can be created and
+edited (never deleted: switch them off instead). Access follows Django model permissions, given to
+the finance staff group: ``ledger.view_transaction``, ``ledger.view_posting``,
+``ledger.add_account`` / ``change_account`` / ``view_account``, ``ledger.add_costcentre`` /
+``change_costcentre`` / ``view_costcentre``.
+"""
+
+import django_filters
+from django.db.models import Prefetch
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.permission_policies import ModelPermissionPolicy
+
+from .forms import AccountForm, CostCentreForm
+from .models import Account, CostCentre, Posting, Transaction
+
+
+class LedgerPermissionPolicy(ModelPermissionPolicy):
+    """Django model permissions, limited to the actions the ledger allows on a model at all.
+
+    Even a superuser cannot add, edit or delete a transaction here: the books are changed by
+    posting through ``ledger.services`` only.
+    """
+
+    def __init__(self, model, *, actions):
+        super().__init__(model)
+        self.actions = frozenset(actions)
+
+    def user_has_permission(self, user, action):
+        return action in self.actions and super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def users_with_any_permission(self, actions):
+        allowed = [action for action in actions if action in self.actions]
+        if not allowed:
+            return super().users_with_any_permission([]).none()
+        return super().users_with_any_permission(allowed)
+
+
+# --- Transactions ---------------------------------------------------------------------------
+class TransactionFilterSet(WagtailFilterSet):
+    booking_date = django_filters.DateFromToRangeFilter(label=_("Booking date"), widget=DateRangePickerWidget)
+    account = django_filters.ModelChoiceFilter(
+        label=_("Account"), field_name="postings__account", queryset=Account.objects.all(), distinct=True
+    )
+    cost_centre = django_filters.ModelChoiceFilter(
+        label=_("Cost centre"),
+        field_name="postings__cost_centre",
+        queryset=CostCentre.objects.all(),
+        distinct=True,
+    )
+
+    class Meta:
+        model = Transaction
+        fields = []
+
+
+class TransactionIndexView(generic.IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().with_total()
+
+
+class TransactionInspectView(generic.InspectView):
+    def get_object(self, queryset=None):
+        postings = Prefetch("postings", queryset=Posting.objects.select_related("account", "cost_centre"))
+        return Transaction.objects.select_related("reverses").prefetch_related(postings).get(pk=self.pk)
+
+    def get_field_label(self, field_name, field):
+        if field_name == "postings":
+            return _("Postings")
+        return super().get_field_label(field_name, field)
+
+    def get_postings_display_value(self):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td class='w-text-right'>{}</td><td class='w-text-right'>{}</td><td>{}</td></tr>",
+            (
+                (
+                    posting.account,
+                    posting.cost_centre.code,
+                    posting.debit or "",
+                    posting.credit or "",
+                    f"{posting.original_amount} {posting.original_currency}"
+                    if posting.original_currency
+                    else "",
+                )
+                for posting in self.object.postings.all()
+            ),
+        )
+        return format_html(
+            "<table class='listing'><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("Account"),
+            _("Cost centre"),
+            _("Debit (EUR)"),
+            _("Credit (EUR)"),
+            _("Original amount"),
+            rows,
+        )
+
+
+class TransactionViewSet(ModelViewSet):
+    model = Transaction
+    icon = "list-ul"
+    menu_order = 100
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    index_view_class = TransactionIndexView
+    inspect_view_class = TransactionInspectView
+    exclude_form_fields = []
+    list_display = [
+        "__str__",
+        "booking_date",
+        "source_reference",
+        Column("total", label=_("Amount (EUR)"), sort_key="total"),
+        "reverses",
+    ]
+    list_export = [
+        "booking_date",
+        "description",
+        "source_reference",
+        "idempotency_key",
+        "total",
+        "created_at",
+    ]
+    export_headings = {"total": _("Amount (EUR)")}
+    filterset_class = TransactionFilterSet
+    search_fields = ["description", "source_reference", "idempotency_key"]
+    inspect_view_fields = [
+        "booking_date",
+        "description",
+        "source_reference",
+        "idempotency_key",
+        "created_at",
+        "reverses",
+        "postings",
+    ]
+
+
+# --- Postings -------------------------------------------------------------------------------
+class PostingFilterSet(WagtailFilterSet):
+    booking_date = django_filters.DateFromToRangeFilter(label=_("Booking date"), widget=DateRangePickerWidget)
+
+    class Meta:
+        model = Posting
+        fields = ["account", "cost_centre", "account__category", "account__tax_sphere"]
+
+
+class PostingIndexView(generic.IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("account", "cost_centre", "transaction")
+
+
+class PostingViewSet(ModelViewSet):
+    model = Posting
+    icon = "table"
+    menu_order = 110
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    index_view_class = PostingIndexView
+    exclude_form_fields = []
+    list_display = ["__str__", "booking_date", "account", "cost_centre", "amount", "transaction"]
+    list_export = [
+        "booking_date",
+        "transaction__idempotency_key",
+        "account__code",
+        "account__datev_number",
+        "account__tax_sphere",
+        "cost_centre__code",
+        "amount",
+        "original_amount",
+        "original_currency",
+    ]
+    filterset_class = PostingFilterSet
+
+
+# --- Accounts and cost centres --------------------------------------------------------------
+class AccountViewSet(ModelViewSet):
+    model = Account
+    icon = "tag"
+    menu_order = 120
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    list_display = ["__str__", "kind", "category", "tax_sphere", "datev_number", "vat_rate", "active"]
+    list_filter = ["kind", "category", "tax_sphere", "active"]
+    list_export = [
+        "code",
+        "name",
+        "kind",
+        "category",
+        "tax_sphere",
+        "datev_number",
+        "vat_rate",
+        "datev_automatic",
+        "active",
+    ]
+    search_fields = ["code", "name", "datev_number"]
+
+    def get_form_class(self, for_update=False):
+        return AccountForm
+
+
+class CostCentreViewSet(ModelViewSet):
+    model = CostCentre
+    icon = "folder-open-inverse"
+    menu_order = 130
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    list_display = ["__str__", "kind", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["code", "name"]
+
+    def get_form_class(self, for_update=False):
+        return CostCentreForm
+
+
+class LedgerViewSetGroup(ModelViewSetGroup):
+    menu_label = _("Ledger")
+    menu_icon = "table"
+    menu_order = 900
+    items = (TransactionViewSet, PostingViewSet, AccountViewSet, CostCentreViewSet)
+
+
+PERMISSION_POLICIES = {
+    Transaction: LedgerPermissionPolicy(Transaction, actions={"view"}),
+    Posting: LedgerPermissionPolicy(Posting, actions={"view"}),
+    Account: LedgerPermissionPolicy(Account, actions={"add", "change", "view"}),
+    CostCentre: LedgerPermissionPolicy(CostCentre, actions={"add", "change", "view"}),
+}

@@ -1,0 +1,12 @@
+from wagtail import hooks
+from wagtail.permissions import register_permission_policy
+
+from .viewsets import PERMISSION_POLICIES, LedgerViewSetGroup
+
+for model, policy in PERMISSION_POLICIES.items():
+    register_permission_policy(model, policy, exact_class=True)
+
+
+@hooks.register("register_admin_viewset")
+def register_ledger_viewsets():
+    return LedgerViewSetGroup()
