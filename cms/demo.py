@@ -1,0 +1,592 @@
+"""Demo content for the public site: home, about, transparency, imprint and privacy in English and German.
+
+`seed()` is idempotent and deterministic: it creates what is missing and leaves existing pages alone,
+so running it twice gives the same tree. Organisation settings are (re)set to the demo values.
+"""
+
+import datetime
+import io
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.core.files.images import ImageFile
+from django.db import transaction
+from wagtail.images import get_image_model
+from wagtail.models import Locale, Page, Site
+from wagtail.rich_text import RichText
+
+from .models import (
+    ContentPage,
+    FooterLink,
+    HomePage,
+    ImprintPage,
+    NavigationSettings,
+    OrganisationSettings,
+    PrivacyPage,
+)
+
+LOGO_TITLE = "Fediverse Commons logo"
+
+ORGANISATION = {
+    "short_name": "Fediverse Commons",
+    "legal_name": "Fediverse Commons gGmbH",
+    "street": "Oranienstraße 183",
+    "postcode": "10999",
+    "city": "Berlin",
+    "country": "DE",
+    "founding_year": 2022,
+    "email": "hello@fediverse-commons.example",
+    "phone": "+49 30 12345678",
+    "register_court": "Amtsgericht Charlottenburg",
+    "register_number": "HRB 123456 B",
+    "managing_directors": "Lena Hoffmann\nTomás Reyes",
+    "content_responsible_person": "Lena Hoffmann\nOranienstraße 183\n10999 Berlin",
+    "tax_office": "Finanzamt für Körperschaften I Berlin",
+    "tax_number": "27/123/45678",
+    # "DE" + 12345678 + the check digit the Federal Central Tax Office's MOD 11,10 method gives (8).
+    "vat_id": "DE123456788",
+    "exemption_notice_date": datetime.date(2025, 3, 14),
+    "exemption_period_start_year": 2021,
+    "exemption_period_end_year": 2023,
+    "section_60a_determination_date": None,
+    "bank_account_holder": "Fediverse Commons gGmbH",
+    "iban": "DE89370400440532013000",
+    "bic": "GENODEM1GLS",
+    "bank_name": "GLS Gemeinschaftsbank eG",
+}
+
+
+def paragraph(html: str) -> tuple[str, RichText]:
+    return ("paragraph", RichText(html))
+
+
+def heading(text: str, level: str = "h2") -> tuple[str, dict]:
+    return ("heading", {"text": text, "level": level})
+
+
+def quote(text: str, attribution: str) -> tuple[str, dict]:
+    return ("quote", {"quote": text, "attribution": attribution})
+
+
+def call_to_action(title: str, text: str, button_label: str, page: Page) -> tuple[str, dict]:
+    return (
+        "call_to_action",
+        {"title": title, "text": text, "button_label": button_label, "link_page": page, "link_url": ""},
+    )
+
+
+def figure(key: str, alt_text: str, caption: str, long_description: str) -> tuple[str, dict]:
+    return (
+        "figure",
+        {
+            "image": None,
+            "figure": key,
+            "alt_text": alt_text,
+            "caption": caption,
+            "long_description": long_description,
+        },
+    )
+
+
+# --- The pages, in both languages -------------------------------------------------------------
+
+HOME = {
+    "en": {
+        "title": "Home",
+        "hero_heading": "Social media that belongs to everyone",
+        "hero_intro": (
+            "Fediverse Commons is a non-profit in Berlin that pays the people who build, host and look after "
+            "open-source social media. Every euro we receive and spend is published."
+        ),
+    },
+    "de": {
+        "title": "Startseite",
+        "slug": "startseite",
+        "hero_heading": "Soziale Medien, die allen gehören",
+        "hero_intro": (
+            "Fediverse Commons ist eine gemeinnützige Gesellschaft in Berlin. Wir bezahlen die Menschen, die "
+            "quelloffene soziale Medien entwickeln, betreiben und pflegen. Jeden Euro, den wir einnehmen und "
+            "ausgeben, legen wir offen."
+        ),
+    },
+}
+
+
+def home_body(language: str, about: Page) -> list:
+    if language == "de":
+        return [
+            paragraph(
+                "<p>Das Fediverse ist ein Netz aus unabhängigen, quelloffenen sozialen Netzwerken, das keinem "
+                "einzelnen Unternehmen gehört. Die Software dahinter schreiben und pflegen wenige Menschen, oft "
+                "in ihrer Freizeit. Wir sammeln Geld von Unterstützer:innen, Unternehmen und öffentlichen "
+                "Förderern und geben es an sie weiter – planbar, fair bezahlt und öffentlich nachvollziehbar.</p>"
+            ),
+            figure(
+                "funding-flow",
+                "Diagramm: Unterstützer:innen, Sponsoren und Fördermittel zahlen an unsere gGmbH, die damit "
+                "Entwicklung, Server und Hosting sowie Moderation bezahlt.",
+                "Alles Geld läuft durch ein öffentliches Hauptbuch.",
+                "Links stehen unsere drei Einnahmequellen: Unterstützer:innen, Sponsoren und Fördermittel. "
+                "Pfeile führen von ihnen zu unserer gGmbH in der Mitte, die alle Buchungen in einem "
+                "öffentlichen Hauptbuch führt. Von dort führen Pfeile zu den drei Ausgabenbereichen rechts: "
+                "Entwicklung, Server und Hosting sowie Moderation.",
+            ),
+            quote(
+                "Wenn die Gemeinschaft Software bezahlt, muss die Software der Gemeinschaft gehören.",
+                "Lena Hoffmann, Geschäftsführerin",
+            ),
+            call_to_action(
+                "Lernen Sie uns kennen",
+                "Wer wir sind, was wir fördern und wie wir arbeiten.",
+                "Mehr über uns",
+                about,
+            ),
+        ]
+    return [
+        paragraph(
+            "<p>The fediverse is a web of independent, open-source social networks that no single company "
+            "owns. The software behind it is written and maintained by a small number of people, often in "
+            "their spare time. We raise money from patrons, companies and public funders and pass it on to "
+            "them: reliably, fairly paid and in the open.</p>"
+        ),
+        figure(
+            "funding-flow",
+            "Diagram: patrons, sponsors and grants pay into our gGmbH, which pays for development, servers "
+            "and hosting, and moderation.",
+            "All money flows through one public ledger.",
+            "On the left are our three sources of income: patrons, sponsors and grants. Arrows lead from them "
+            "to our gGmbH in the middle, which keeps every booking in one public ledger. From there, arrows "
+            "lead to the three kinds of spending on the right: development, servers and hosting, and "
+            "moderation.",
+        ),
+        quote(
+            "When the community pays for software, the software must belong to the community.",
+            "Lena Hoffmann, managing director",
+        ),
+        call_to_action(
+            "Get to know us",
+            "Who we are, what we fund and how we work.",
+            "More about us",
+            about,
+        ),
+    ]
+
+
+@dataclass
+class DemoPage:
+    model: type[Page]
+    slug: str
+    show_in_menus: bool
+    content: dict[str, dict]  # language -> field values (title, slug, …)
+    body: Callable[[str, dict[str, Page]], list]  # (language, English pages by slug) -> stream
+
+
+def transparency_body(language: str, pages: dict[str, Page]) -> list:
+    if language == "de":
+        return [
+            heading("Was wir veröffentlichen"),
+            paragraph(
+                "<p>Wir folgen den zehn Punkten der Initiative Transparente Zivilgesellschaft und gehen "
+                "darüber hinaus:</p><ul><li>Name, Sitz, Anschrift und Gründungsjahr</li><li>Satzung und "
+                "Ziele</li><li>den aktuellen Freistellungsbescheid des Finanzamts</li><li>die Namen und "
+                "Aufgaben der Geschäftsführung</li><li>jeden Monat unsere Einnahmen nach Herkunft und unsere "
+                "Ausgaben nach Zweck</li><li>die Namen aller, deren Zahlungen mehr als zehn Prozent unseres "
+                "Jahresbudgets ausmachen – mit ihrer Zustimmung, sonst als „anonym“</li></ul>"
+            ),
+            figure(
+                "tax-spheres",
+                "Die vier steuerlichen Sphären einer gGmbH",
+                "Jeder Euro gehört zu genau einer der vier steuerlichen Sphären.",
+                "Ideeller Bereich: Spenden ohne Gegenleistung und Fördermittel. Vermögensverwaltung: Zinsen "
+                "und Namenslizenzen. Zweckbetrieb: bei uns selten. Wirtschaftlicher Geschäftsbetrieb: "
+                "Unterstützungsstufen mit Dankeschön, Sponsoring mit Link und Merchandise.",
+            ),
+            heading("Unsere Steuerbegünstigung"),
+            paragraph(
+                "<p>Das Finanzamt für Körperschaften I Berlin hat uns mit Freistellungsbescheid vom "
+                "14. März 2025 für die Jahre 2021 bis 2023 als gemeinnützig anerkannt. Zahlungen ohne "
+                "Gegenleistung sind Spenden und steuerlich absetzbar. Für Unterstützungsstufen mit Dankeschön "
+                "stellen wir keine Zuwendungsbestätigung aus: Eine Gegenleistung macht aus einer Spende einen "
+                "Kauf.</p>"
+            ),
+        ]
+    return [
+        heading("What we publish"),
+        paragraph(
+            "<p>We follow the ten points of the Transparent Civil Society Initiative, and go further:</p>"
+            "<ul><li>name, seat, address and founding year</li><li>statutes and goals</li><li>the latest "
+            "exemption notice from the tax office</li><li>the names and roles of our managing directors</li>"
+            "<li>every month, our income by source and our spending by purpose</li><li>the names of everyone "
+            "whose payments exceed ten percent of our annual budget – with their consent, otherwise as "
+            "“anonymous”</li></ul>"
+        ),
+        figure(
+            "tax-spheres",
+            "The four tax spheres of a gGmbH",
+            "Every euro belongs to exactly one of four tax spheres.",
+            "Non-profit core: donations without perks, and grants. Asset management: interest and licensing "
+            "the name. Purpose business: rarely used here. Taxable business: patron tiers with perks, "
+            "sponsorship with a link, and merchandise.",
+        ),
+        heading("Our tax status"),
+        paragraph(
+            "<p>The Finanzamt für Körperschaften I Berlin recognised us as charitable with its exemption "
+            "notice of 14 March 2025 for the years 2021 to 2023. Payments without perks are donations and "
+            "tax-deductible. For patron tiers with perks we do not issue donation receipts: a perk turns a "
+            "donation into a purchase.</p>"
+        ),
+    ]
+
+
+def about_body(language: str, pages: dict[str, Page]) -> list:
+    transparency = pages["transparency"]
+    if language == "de":
+        return [
+            heading("Warum es uns gibt"),
+            paragraph(
+                "<p>Millionen Menschen nutzen jeden Tag das Fediverse: dezentrale, quelloffene soziale "
+                "Netzwerke, die keinem einzelnen Unternehmen gehören. Die Software dahinter entsteht oft "
+                "ehrenamtlich. Die Fediverse Commons gGmbH wurde 2022 in Berlin gegründet, um das zu ändern: "
+                "Wir sammeln Geld aus der Gemeinschaft, von Unternehmen und öffentlichen Förderern und geben "
+                "es an die Menschen weiter, die entwickeln, übersetzen, dokumentieren und moderieren.</p>"
+            ),
+            heading("Was wir fördern"),
+            paragraph(
+                "<ul><li>die Entwicklung quelloffener Server- und App-Software, bezahlt nach Stunden oder "
+                "Meilensteinen</li><li>Server, Sicherungen und Sicherheitsprüfungen</li><li>Werkzeuge für "
+                "Moderation und die Arbeit für sichere Gemeinschaften</li><li>Übersetzungen und barrierefreie "
+                "Dokumentation</li></ul>"
+            ),
+            quote(
+                "Öffentliches Geld, öffentlicher Code: Was die Gemeinschaft bezahlt, soll ihr auch gehören.",
+                "Tomás Reyes, Geschäftsführer",
+            ),
+            heading("Wie wir organisiert sind"),
+            paragraph(
+                "<p>Wir sind eine gGmbH, eine Gesellschaft mit beschränkter Haftung, die nach deutschem "
+                "Steuerrecht als gemeinnützig anerkannt ist. Unsere Mittel dürfen nur für unsere "
+                "satzungsmäßigen Zwecke verwendet werden: die Förderung von Bildung sowie von Wissenschaft "
+                "und Forschung im Bereich freier Software. Wir führen ein einziges Hauptbuch und "
+                "veröffentlichen jeden Monat, woher das Geld kam und wohin es ging.</p>"
+            ),
+            call_to_action(
+                "Sehen Sie, wohin das Geld geht",
+                "Unsere Monatsberichte zeigen jede Einnahmequelle und jede Ausgabe.",
+                "Zum Transparenzbericht",
+                transparency,
+            ),
+        ]
+    return [
+        heading("Why we exist"),
+        paragraph(
+            "<p>Millions of people use the fediverse every day: decentralised, open-source social networks "
+            "that no single company owns. The software behind them is often written by volunteers. "
+            "Fediverse Commons gGmbH was founded in Berlin in 2022 to change that: we raise money from the "
+            "community, from companies and from public funders, and pass it on to the people who develop, "
+            "translate, document and moderate.</p>"
+        ),
+        heading("What we fund"),
+        paragraph(
+            "<ul><li>development of open-source server and app software, paid by the hour or by milestone"
+            "</li><li>servers, backups and security audits</li><li>moderation tools and trust-and-safety work"
+            "</li><li>translations and accessible documentation</li></ul>"
+        ),
+        quote(
+            "Public money, public code: what the community pays for should belong to the community.",
+            "Tomás Reyes, managing director",
+        ),
+        heading("How we are organised"),
+        paragraph(
+            "<p>We are a gGmbH: a limited company with charitable status under German tax law. Our funds may "
+            "only be used for the purposes in our statutes: the promotion of education, and of science and "
+            "research in the field of free software. We keep a single ledger and publish every month where "
+            "the money came from and where it went.</p>"
+        ),
+        call_to_action(
+            "See where the money goes",
+            "Our monthly reports show every source of income and every expense.",
+            "Read the transparency report",
+            transparency,
+        ),
+    ]
+
+
+def imprint_body(language: str, pages: dict[str, Page]) -> list:
+    if language == "de":
+        return [
+            heading("Haftung für Links"),
+            paragraph(
+                "<p>Unsere Seiten enthalten Links zu Websites Dritter, auf deren Inhalte wir keinen Einfluss "
+                "haben. Für diese Inhalte ist der jeweilige Anbieter verantwortlich. Wenn uns eine "
+                "Rechtsverletzung bekannt wird, entfernen wir den Link umgehend.</p>"
+            ),
+        ]
+    return [
+        heading("Liability for links"),
+        paragraph(
+            "<p>Our pages contain links to other websites whose content we do not control. Their providers "
+            "are responsible for that content. When we learn of an infringement, we remove the link at "
+            "once.</p>"
+        ),
+    ]
+
+
+def privacy_body(language: str, pages: dict[str, Page]) -> list:
+    if language == "de":
+        return [
+            heading("Wenn Sie diese Website besuchen"),
+            paragraph(
+                "<p>Unser Server speichert zu jedem Aufruf die IP-Adresse, Datum und Uhrzeit, die aufgerufene "
+                "Adresse und den Browser. Wir brauchen diese Daten, um Angriffe abzuwehren (Art. 6 Abs. 1 "
+                "lit. f DSGVO), und löschen sie nach sieben Tagen. Diese Website lädt nichts von anderen "
+                "Servern: keine Schriften, keine Skripte, keine Statistikdienste.</p>"
+            ),
+            heading("Cookies"),
+            paragraph(
+                "<p>Wir setzen nur Cookies, die für die Anmeldung und den Schutz von Formularen nötig sind. "
+                "Sie enthalten keine Werbe- oder Tracking-Kennungen.</p>"
+            ),
+            heading("Unterstützer:innen und Zahlungen"),
+            paragraph(
+                "<p>Wenn Sie uns regelmäßig unterstützen, verarbeiten wir Ihren Namen, Ihre E-Mail-Adresse, "
+                "Ihre Anschrift für Zuwendungsbestätigungen und Ihre Zahlungen (Art. 6 Abs. 1 lit. b und c "
+                "DSGVO). Zahlungen wickelt Stripe als Auftragsverarbeiter ab. Buchungsbelege bewahren wir "
+                "nach § 147 AO acht Jahre auf, Bücher zehn Jahre.</p>"
+            ),
+            heading("Ihre Rechte"),
+            paragraph(
+                "<p>Sie haben das Recht auf Auskunft, Berichtigung, Löschung, Einschränkung der Verarbeitung, "
+                "Datenübertragbarkeit und Widerspruch (Art. 15 bis 21 DSGVO). Sie können sich bei der "
+                "Berliner Beauftragten für Datenschutz und Informationsfreiheit beschweren.</p>"
+            ),
+        ]
+    return [
+        heading("When you visit this website"),
+        paragraph(
+            "<p>For every request our server stores the IP address, date and time, the address requested and "
+            "the browser. We need this to fend off attacks (Art. 6(1)(f) GDPR) and delete it after seven days. "
+            "This website loads nothing from other servers: no fonts, no scripts, no analytics.</p>"
+        ),
+        heading("Cookies"),
+        paragraph(
+            "<p>We only set the cookies needed to log in and to protect forms. They contain no advertising or "
+            "tracking identifiers.</p>"
+        ),
+        heading("Patrons and payments"),
+        paragraph(
+            "<p>When you support us regularly, we process your name, e-mail address, your postal address for "
+            "donation receipts, and your payments (Art. 6(1)(b) and (c) GDPR). Stripe processes payments on "
+            "our behalf. We keep accounting vouchers for eight years and our books for ten, as § 147 AO "
+            "requires.</p>"
+        ),
+        heading("Your rights"),
+        paragraph(
+            "<p>You have the right of access, rectification, erasure, restriction of processing, data "
+            "portability and objection (Art. 15 to 21 GDPR). You can complain to the Berlin Commissioner for "
+            "Data Protection and Freedom of Information.</p>"
+        ),
+    ]
+
+
+DEMO_PAGES = [
+    DemoPage(
+        model=ContentPage,
+        slug="about-us",
+        show_in_menus=True,
+        content={
+            "en": {
+                "title": "About us",
+                "intro": (
+                    "Fediverse Commons is a non-profit company in Berlin. We pay people to build, host and look "
+                    "after open-source social media that belongs to everyone."
+                ),
+            },
+            "de": {
+                "title": "Über uns",
+                "slug": "ueber-uns",
+                "intro": (
+                    "Fediverse Commons ist eine gemeinnützige GmbH in Berlin. Wir bezahlen Menschen dafür, "
+                    "quelloffene soziale Medien zu entwickeln, zu betreiben und zu pflegen, die allen gehören."
+                ),
+            },
+        },
+        body=about_body,
+    ),
+    DemoPage(
+        model=ContentPage,
+        slug="transparency",
+        show_in_menus=True,
+        content={
+            "en": {
+                "title": "Transparency",
+                "intro": "We publish our finances every month. This is what we report, and why.",
+            },
+            "de": {
+                "title": "Transparenz",
+                "slug": "transparenz",
+                "intro": "Wir veröffentlichen unsere Finanzen jeden Monat. Das berichten wir, und darum.",
+            },
+        },
+        body=transparency_body,
+    ),
+    DemoPage(
+        model=ImprintPage,
+        slug="imprint",
+        show_in_menus=False,
+        content={"en": {"title": "Imprint"}, "de": {"title": "Impressum", "slug": "impressum"}},
+        body=imprint_body,
+    ),
+    DemoPage(
+        model=PrivacyPage,
+        slug="privacy",
+        show_in_menus=False,
+        content={
+            "en": {"title": "Privacy notice"},
+            "de": {"title": "Datenschutzerklärung", "slug": "datenschutz"},
+        },
+        body=privacy_body,
+    ),
+]
+
+
+# --- Seeding --------------------------------------------------------------------------------
+
+
+def seed(
+    *, rng: random.Random, today: datetime.date, real_kinds: Iterable[str] = (), log: Callable[[str], None]
+) -> None:
+    """Set up the public site. `rng`, `today` and `real_kinds` are unused: the site content is fixed."""
+    with transaction.atomic():
+        english = Locale.objects.get_or_create(language_code="en")[0]
+        german = Locale.objects.get_or_create(language_code="de")[0]
+        home, site = _english_home_and_site(log)
+        _translation(home, german, HOME["de"], log)
+
+        pages: dict[str, Page] = {}
+        for demo_page in DEMO_PAGES:
+            page = _english_page(home, demo_page, log)
+            _translation(page, german, demo_page.content["de"], log)
+            pages[demo_page.slug] = page
+
+        # Bodies link to other pages, so they are filled once every page exists.
+        for language in (english, german):
+            code = language.language_code
+            _fill_body(home.get_translation(language), home_body(code, pages["about-us"]), log)
+            for demo_page in DEMO_PAGES:
+                translation = pages[demo_page.slug].get_translation(language)
+                _fill_body(translation, demo_page.body(code, pages), log)
+
+        _organisation_settings(site, log)
+        _navigation_settings(site, pages["transparency"], log)
+
+
+def _english_home_and_site(log) -> tuple[HomePage, Site]:
+    """The English HomePage as the default site's root, replacing Wagtail's “Welcome” page."""
+    root = Page.get_first_root_node()
+    home = HomePage.objects.filter(depth=2, locale__language_code="en").order_by("path").first()
+    welcome = root.get_children().filter(slug="home").exclude(pk__in=HomePage.objects.values("pk")).first()
+    if home is None:
+        if welcome is not None:
+            Page.objects.filter(pk=welcome.pk).update(slug="welcome-to-wagtail")
+        home = HomePage(slug="home", **HOME["en"])
+        root.add_child(instance=home)
+        _publish(home)
+        log("cms: created the English home page")
+
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        site = Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
+    if site.root_page_id != home.pk or site.site_name != ORGANISATION["short_name"]:
+        site.root_page = home
+        site.site_name = ORGANISATION["short_name"]
+        site.save()
+
+    if welcome is not None and not Site.objects.filter(root_page=welcome).exists():
+        welcome.delete()
+        log("cms: deleted Wagtail's welcome page")
+    return home, site
+
+
+def _english_page(home: HomePage, demo_page: DemoPage, log) -> Page:
+    existing = home.get_children().filter(slug=demo_page.slug).first()
+    if existing is not None:
+        return existing.specific
+    values = {key: value for key, value in demo_page.content["en"].items() if key != "slug"}
+    page = demo_page.model(slug=demo_page.slug, show_in_menus=demo_page.show_in_menus, **values)
+    home.add_child(instance=page)
+    _publish(page)
+    log(f"cms: created {page.title!r}")
+    return page
+
+
+def _translation(page: Page, locale: Locale, values: dict, log) -> Page:
+    """The page's translation into `locale`; created from a copy with `values` and published if missing."""
+    existing = page.get_translation_or_none(locale)
+    if existing is not None:
+        return existing.specific
+    translation = page.copy_for_translation(locale).specific
+    for name, value in values.items():
+        if value is not None:
+            setattr(translation, name, value)
+    translation.save()
+    _publish(translation)
+    log(f"cms: translated {page.title!r} into {locale.language_code}: {translation.title!r}")
+    return translation
+
+
+def _fill_body(page: Page, body: list, log) -> None:
+    """Give a page its demo body unless it has one (an editor's changes stay)."""
+    page = page.specific_class.objects.get(pk=page.pk)  # fresh: the tree changed since it was loaded
+    if not page.body:
+        page.body = body
+        _publish(page)
+        log(f"cms: wrote the body of {page.title!r}")
+
+
+def _publish(page: Page) -> None:
+    page.save_revision().publish()
+
+
+def _organisation_settings(site: Site, log) -> None:
+    organisation = OrganisationSettings.for_site(site)
+    for name, value in ORGANISATION.items():
+        setattr(organisation, name, value)
+    organisation.logo = _logo()
+    organisation.full_clean()
+    organisation.save()
+    log("cms: organisation settings set")
+
+
+def _navigation_settings(site: Site, transparency: Page, log) -> None:
+    navigation = NavigationSettings.for_site(site)
+    if not FooterLink.objects.filter(navigation=navigation).exists():
+        FooterLink.objects.create(navigation=navigation, page=transparency, sort_order=0)
+        log("cms: footer link to the transparency page added")
+
+
+def _logo():
+    """A simple logo drawn with Pillow: the same bytes every time, stored once."""
+    from PIL import Image as PillowImage
+    from PIL import ImageDraw
+
+    image_model = get_image_model()
+    existing = image_model.objects.filter(title=LOGO_TITLE).first()
+    if existing is not None:
+        return existing
+
+    size = 256
+    canvas = PillowImage.new("RGB", (size, size), "#3730a3")
+    draw = ImageDraw.Draw(canvas)
+    centre, outer = (128, 128), [(64, 72), (192, 72), (64, 184), (192, 184)]
+    for point in outer:
+        draw.line([point, centre], fill="#ffffff", width=12)
+    for x, y in outer:
+        draw.ellipse((x - 22, y - 22, x + 22, y + 22), fill="#ffffff")
+    draw.ellipse((centre[0] - 38, centre[1] - 38, centre[0] + 38, centre[1] + 38), fill="#fde68a")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG", optimize=False)
+    buffer.seek(0)
+    return image_model.objects.create(
+        title=LOGO_TITLE, file=ImageFile(buffer, name="fediverse-commons-logo.png")
+    )

@@ -1,0 +1,423 @@
+"""Editorial pages and the site settings that hold the organisation's legal identity and navigation."""
+
+from babel import Locale as BabelLocale
+from babel import UnknownLocaleError
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    HelpPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import StreamField
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+
+from .blocks import BodyBlock
+from .validators import normalise_identifier, validate_bic, validate_german_vat_id, validate_iban
+
+
+def validate_country_code(value: str) -> None:
+    if value not in BabelLocale("en").territories or not value.isalpha():
+        raise ValidationError(
+            _("Enter a two-letter country code such as DE."), code="invalid_country", params={"value": value}
+        )
+
+
+# --- Site settings --------------------------------------------------------------------------
+
+
+@register_setting(icon="home")
+class OrganisationSettings(BaseSiteSetting):
+    """The organisation's legal identity: imprint, privacy notice, receipts, invoices and reports read it."""
+
+    short_name = models.CharField(
+        _("short name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Shown in the header, e.g. “Fediverse Commons”. Leave empty to show the legal name."),
+    )
+    legal_name = models.CharField(
+        _("legal name"), max_length=200, blank=True, help_text=_("As registered, e.g. “Example gGmbH”.")
+    )
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("logo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        default="DE",
+        blank=True,
+        validators=[validate_country_code],
+        help_text=_("Two-letter code (ISO 3166), e.g. DE."),
+    )
+    founding_year = models.PositiveSmallIntegerField(
+        _("founding year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1800), MaxValueValidator(2200)],
+    )
+    email = models.EmailField(_("e-mail address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    register_court = models.CharField(
+        _("register court"), max_length=120, blank=True, help_text=_("e.g. Amtsgericht Charlottenburg")
+    )
+    register_number = models.CharField(
+        _("register number"), max_length=40, blank=True, help_text=_("e.g. HRB 123456 B")
+    )
+    managing_directors = models.TextField(
+        _("managing directors"), blank=True, help_text=_("One name per line.")
+    )
+    content_responsible_person = models.TextField(
+        _("responsible for the content (§ 18 (2) MStV)"),
+        blank=True,
+        help_text=_(
+            "Name and address of the person responsible for journalistic content, one item per line."
+        ),
+    )
+
+    tax_office = models.CharField(
+        _("tax office"), max_length=120, blank=True, help_text=_("e.g. Finanzamt für Körperschaften I Berlin")
+    )
+    tax_number = models.CharField(
+        _("tax number"), max_length=40, blank=True, help_text=_("e.g. 27/123/45678")
+    )
+    vat_id = models.CharField(
+        _("VAT ID"),
+        max_length=14,
+        blank=True,
+        validators=[validate_german_vat_id],
+        help_text=_("German VAT identification number: DE and nine digits."),
+    )
+    exemption_notice_date = models.DateField(
+        _("date of the exemption notice"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Freistellungsbescheid (or annex to the corporate tax assessment). Donation receipts may be "
+            "issued for five years after this date."
+        ),
+    )
+    exemption_period_start_year = models.PositiveSmallIntegerField(
+        _("assessment period from (year)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1900), MaxValueValidator(2200)],
+    )
+    exemption_period_end_year = models.PositiveSmallIntegerField(
+        _("assessment period to (year)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1900), MaxValueValidator(2200)],
+    )
+    section_60a_determination_date = models.DateField(
+        _("date of the § 60a AO determination"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Separate determination that the statutes meet the requirements (for new organisations "
+            "without an exemption notice yet). Valid for receipts for three calendar years."
+        ),
+    )
+
+    bank_account_holder = models.CharField(_("account holder"), max_length=200, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    bank_name = models.CharField(_("bank"), max_length=120, blank=True)
+
+    select_related = ["logo"]
+
+    identity_panels = [
+        FieldRowPanel([FieldPanel("legal_name"), FieldPanel("short_name")]),
+        FieldPanel("logo"),
+        MultiFieldPanel(
+            [
+                FieldPanel("street"),
+                FieldRowPanel([FieldPanel("postcode"), FieldPanel("city"), FieldPanel("country")]),
+            ],
+            heading=_("Address"),
+        ),
+        FieldRowPanel([FieldPanel("email"), FieldPanel("phone")]),
+        FieldPanel("founding_year"),
+    ]
+    legal_panels = [
+        FieldRowPanel([FieldPanel("register_court"), FieldPanel("register_number")]),
+        FieldPanel("managing_directors"),
+        FieldPanel("content_responsible_person"),
+    ]
+    tax_panels = [
+        FieldRowPanel([FieldPanel("tax_office"), FieldPanel("tax_number")]),
+        FieldPanel("vat_id"),
+        HelpPanel(
+            content=_(
+                "A charitable organisation proves its tax status in one of two ways: the exemption notice "
+                "(Freistellungsbescheid) for a past assessment period, or — before the first one — the "
+                "separate determination under § 60a AO. Fill in the one that is current."
+            )
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("exemption_notice_date"),
+                FieldRowPanel(
+                    [FieldPanel("exemption_period_start_year"), FieldPanel("exemption_period_end_year")]
+                ),
+            ],
+            heading=_("Exemption notice"),
+        ),
+        FieldPanel("section_60a_determination_date"),
+    ]
+    bank_panels = [
+        FieldPanel("bank_account_holder"),
+        FieldPanel("iban"),
+        FieldRowPanel([FieldPanel("bic"), FieldPanel("bank_name")]),
+    ]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(identity_panels, heading=_("Identity")),
+            ObjectList(legal_panels, heading=_("Legal")),
+            ObjectList(tax_panels, heading=_("Tax")),
+            ObjectList(bank_panels, heading=_("Bank account")),
+        ]
+    )
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisation")
+
+    def __str__(self):
+        return self.legal_name or str(_("Organisation"))
+
+    def clean(self):
+        super().clean()
+        self.iban = normalise_identifier(self.iban)
+        self.bic = normalise_identifier(self.bic)
+        self.vat_id = normalise_identifier(self.vat_id)
+        self.country = (self.country or "").upper()
+        errors = {}
+        years = (self.exemption_period_start_year, self.exemption_period_end_year)
+        if self.exemption_notice_date and None in years:
+            errors["exemption_period_start_year"] = _(
+                "Enter the assessment period the exemption notice covers (first and last year)."
+            )
+        if any(year is not None for year in years) and not self.exemption_notice_date:
+            errors["exemption_notice_date"] = _("Enter the date of the exemption notice for this period.")
+        if None not in years and years[0] > years[1]:
+            errors["exemption_period_end_year"] = _("The period cannot end before it starts.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.legal_name
+
+    @property
+    def country_name(self) -> str:
+        """The country in the active language (Babel's CLDR data), e.g. “Germany” or “Deutschland”."""
+        if not self.country:
+            return ""
+        try:
+            locale = BabelLocale.parse(get_language() or "en", sep="-")
+        except (ValueError, UnknownLocaleError):
+            locale = BabelLocale("en")
+        return locale.territories.get(self.country.upper(), self.country)
+
+    @property
+    def address_lines(self) -> list[str]:
+        """Street, postcode and city, country: the lines under the name on a letter."""
+        town = " ".join(part for part in (self.postcode, self.city) if part)
+        return [line for line in (self.street, town, self.country_name) if line]
+
+    @property
+    def managing_director_names(self) -> list[str]:
+        return [name.strip() for name in self.managing_directors.splitlines() if name.strip()]
+
+    @property
+    def content_responsible_lines(self) -> list[str]:
+        return [line.strip() for line in self.content_responsible_person.splitlines() if line.strip()]
+
+    @property
+    def exemption_period(self) -> str:
+        """The assessment period as people write it: “2021–2023”, or one year."""
+        start, end = self.exemption_period_start_year, self.exemption_period_end_year
+        if start is None or end is None:
+            return ""
+        return str(start) if start == end else f"{start}–{end}"
+
+    @property
+    def iban_display(self) -> str:
+        """The IBAN in groups of four, as printed on letters."""
+        return " ".join(self.iban[i : i + 4] for i in range(0, len(self.iban), 4))
+
+
+@register_setting(icon="list-ul")
+class NavigationSettings(ClusterableModel, BaseSiteSetting):
+    """Footer links beyond the imprint and privacy notice (which are found by page type)."""
+
+    panels = [
+        HelpPanel(
+            content=_(
+                "The main menu lists the pages under each language's home page that have “Show in menus” "
+                "ticked. The footer always links to the imprint and the privacy notice; add more links here."
+            )
+        ),
+        InlinePanel("footer_links", heading=_("Footer links"), label=_("Footer link")),
+    ]
+
+    class Meta:
+        verbose_name = _("navigation")
+        verbose_name_plural = _("navigation")
+
+
+class FooterLink(Orderable):
+    navigation = ParentalKey(NavigationSettings, on_delete=models.CASCADE, related_name="footer_links")
+    locale = models.ForeignKey(
+        "wagtailcore.Locale",
+        verbose_name=_("language"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Show this link only on pages in this language. Leave empty to show it everywhere."),
+    )
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("page"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Visitors see the page's translation in their language when there is one."),
+    )
+    url = models.URLField(_("or URL"), blank=True)
+    label = models.CharField(
+        _("label"), max_length=80, blank=True, help_text=_("Leave empty to use the page's title.")
+    )
+
+    panels = [
+        FieldPanel("page"),
+        FieldPanel("url"),
+        FieldPanel("label"),
+        FieldPanel("locale"),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("footer link")
+        verbose_name_plural = _("footer links")
+
+    def __str__(self):
+        return self.label or (self.page.title if self.page else self.url)
+
+    def clean(self):
+        super().clean()
+        if bool(self.page_id) == bool(self.url):
+            raise ValidationError(_("Choose either a page or a URL, not both and not neither."))
+        if self.url and not self.label:
+            raise ValidationError({"label": _("A link to a URL needs a label.")})
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+class HomePage(Page):
+    """The start page of one language; the site's root page is the English one."""
+
+    hero_heading = models.CharField(
+        _("hero heading"), max_length=200, blank=True, help_text=_("Leave empty to use the page title.")
+    )
+    hero_intro = models.TextField(_("hero introduction"), blank=True)
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("body"))
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("hero_heading"),
+        FieldPanel("hero_intro"),
+        FieldPanel("body"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("hero_heading"),
+        index.SearchField("hero_intro"),
+        index.SearchField("body"),
+    ]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["cms.ContentPage", "cms.ImprintPage", "cms.PrivacyPage"]
+
+    class Meta:
+        verbose_name = _("home page")
+
+    @classmethod
+    def can_create_at(cls, parent):
+        # Only directly under the tree's root: one home page per language, each a site root.
+        return super().can_create_at(parent) and parent.is_root()
+
+
+class ContentPage(Page):
+    """A standard page: about us, transparency, how to help."""
+
+    intro = models.TextField(_("introduction"), blank=True, help_text=_("A short lead paragraph."))
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("body"))
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+
+    parent_page_types = ["cms.HomePage", "cms.ContentPage"]
+    subpage_types = ["cms.ContentPage"]
+    show_in_menus_default = True
+
+    class Meta:
+        verbose_name = _("content page")
+
+
+class LegalPage(Page):
+    """A page that renders the organisation's legal identity from site settings, plus optional text."""
+
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("body"))
+
+    content_panels = [*Page.content_panels, FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("body")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+    max_count_per_parent = 1
+
+    class Meta:
+        abstract = True
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["organisation"] = OrganisationSettings.for_request(request)
+        return context
+
+
+class ImprintPage(LegalPage):
+    """Impressum (§ 5 DDG, § 18 MStV)."""
+
+    class Meta:
+        verbose_name = _("imprint")
+
+
+class PrivacyPage(LegalPage):
+    """Datenschutzerklärung: the controller's identity comes from settings, the notice itself is the body."""
+
+    class Meta:
+        verbose_name = _("privacy notice")

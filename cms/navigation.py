@@ -1,0 +1,198 @@
+"""What the header and footer link to, in the visitor's language.
+
+Each function reads the page tree with one query and remembers its answer on the request, so the
+header and footer together cost a handful of queries whatever the number of pages. Nothing here
+depends on who is logged in, so a page's HTML can be cached as a whole later.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.http import HttpRequest
+from django.urls import translate_url
+from django.utils.translation import get_language, get_language_info
+from wagtail.models import Page, Site
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+    is_current: bool = False  # the page being shown
+    is_ancestor: bool = False  # the page being shown is below this one
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    language_code: str
+    name: str  # in its own language: "Deutsch", "English"
+    url: str
+    is_current: bool
+
+
+def _memo(request: HttpRequest | None, key: str, compute):
+    if request is None:
+        return compute()
+    cache = request.__dict__.setdefault("_cms_navigation", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _active_language() -> str:
+    return (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+
+
+def site_for_request(request: HttpRequest | None) -> Site | None:
+    if request is None:
+        return Site.objects.filter(is_default_site=True).select_related("root_page").first()
+    return Site.find_for_request(request)
+
+
+def home_pages_by_language(request: HttpRequest | None) -> dict[str, Page]:
+    """The live translations of the site's root page, keyed by language code (one query)."""
+
+    def compute():
+        site = site_for_request(request)
+        if site is None:
+            return {}
+        homes = (
+            Page.objects.filter(translation_key=site.root_page.translation_key)
+            .live()
+            .select_related("locale")
+        )
+        return {home.locale.language_code: home for home in homes}
+
+    return _memo(request, "homes", compute)
+
+
+def home_page(request: HttpRequest | None, language_code: str | None = None) -> Page | None:
+    """The home page in the given (or active) language, else the site's root page."""
+    homes = home_pages_by_language(request)
+    language_code = language_code or _active_language()
+    if language_code in homes:
+        return homes[language_code]
+    site = site_for_request(request)
+    return site.root_page if site is not None else None
+
+
+def main_menu(request: HttpRequest | None, current_page: Page | None = None) -> list[Link]:
+    """Live, public pages under the active language's home page with “Show in menus” ticked."""
+    language_code = _active_language()
+
+    def compute():
+        home = home_page(request, language_code)
+        if home is None:
+            return []
+        return list(home.get_children().live().public().in_menu())
+
+    pages = _memo(request, f"menu:{language_code}", compute)
+    current_path = getattr(current_page, "path", None) or ""
+    return [
+        Link(
+            label=page.title,
+            url=page.get_url(request),
+            is_current=current_path == page.path,
+            is_ancestor=current_path != page.path and current_path.startswith(page.path),
+        )
+        for page in pages
+    ]
+
+
+def legal_pages(request: HttpRequest | None) -> dict[str, Page]:
+    """The active language's imprint and privacy notice, keyed "imprint" and "privacy" (one query)."""
+    from .models import ImprintPage, PrivacyPage
+
+    language_code = _active_language()
+
+    def compute():
+        home = home_page(request, language_code)
+        if home is None:
+            return {}
+        kinds = {
+            ContentType.objects.get_for_model(ImprintPage).pk: "imprint",
+            ContentType.objects.get_for_model(PrivacyPage).pk: "privacy",
+        }
+        pages = home.get_children().live().public().filter(content_type_id__in=kinds).order_by("path")
+        found = {}
+        for page in pages:
+            found.setdefault(kinds[page.content_type_id], page)
+        return found
+
+    return _memo(request, f"legal:{language_code}", compute)
+
+
+def footer_links(request: HttpRequest | None) -> list[Link]:
+    """The imprint, the privacy notice, then the extra links from NavigationSettings, in the active language."""
+    from .models import FooterLink, NavigationSettings
+
+    language_code = _active_language()
+
+    def compute():
+        site = site_for_request(request)
+        links = [
+            Link(label=page.title, url=page.get_url(request))
+            for kind, page in sorted(legal_pages(request).items())
+            if kind in ("imprint", "privacy")
+        ]
+        if site is None:
+            return links
+        extra = (
+            FooterLink.objects.filter(navigation__in=NavigationSettings.objects.filter(site=site))
+            .filter(Q(locale__isnull=True) | Q(locale__language_code=language_code))
+            .select_related("page")
+            .order_by("sort_order")
+        )
+        # The linked pages' translations in the active language, all in one query.
+        translation_keys = {link.page.translation_key for link in extra if link.page is not None}
+        translations = {
+            page.translation_key: page
+            for page in Page.objects.live()
+            .public()
+            .filter(translation_key__in=translation_keys, locale__language_code=language_code)
+        }
+        for link in extra:
+            if link.page is None:
+                links.append(Link(label=link.label, url=link.url))
+                continue
+            page = translations.get(link.page.translation_key, link.page)
+            if not page.live:
+                continue
+            links.append(Link(label=link.label or page.title, url=page.get_url(request)))
+        return links
+
+    return _memo(request, f"footer:{language_code}", compute)
+
+
+def language_links(request: HttpRequest | None, page: Page | None = None) -> list[LanguageLink]:
+    """One link per language: to the page's live translation, else to that language's home page.
+
+    Outside Wagtail pages (log-in, 404) the same path is translated with Django's URL patterns.
+    """
+    current = _active_language()
+    translations = {}
+    if isinstance(page, Page) and page.pk:
+        translations = {
+            translation.locale.language_code: translation
+            for translation in page.get_translations(inclusive=True).live().public().select_related("locale")
+        }
+    links = []
+    for code, _name in settings.LANGUAGES:
+        if code in translations:
+            url = translations[code].get_url(request)
+        elif isinstance(page, Page) or request is None:
+            home = home_pages_by_language(request).get(code)
+            url = home.get_url(request) if home is not None else "/"
+        else:
+            url = translate_url(request.get_full_path(), code)
+        links.append(
+            LanguageLink(
+                language_code=code,
+                name=get_language_info(code)["name_local"],
+                url=url,
+                is_current=code == current,
+            )
+        )
+    return links
