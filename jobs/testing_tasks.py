@@ -29,3 +29,12 @@ def always_fail(attempts_key: str) -> None:
 def fail_at_once(message: str) -> None:
     """Fail with an error that is not transient, so it is not retried."""
     raise ValueError(message)
+
+
+@shared_task(max_retries=2, retry_backoff=1, retry_backoff_max=1, retry_jitter=False)
+def fail_once(attempts_key: str) -> None:
+    """Fail with a transient error on the first attempt only, counting attempts under attempts_key."""
+    first_attempt = cache.add(attempts_key, 0, timeout=60 * 60)
+    cache.incr(attempts_key)
+    if first_attempt:
+        raise TransientError("The test service is down for a moment.")
