@@ -98,22 +98,17 @@ def _check_lines(lines: Sequence[PostingLine]) -> list[Decimal]:
 
 
 def _resolve_accounts(lines: Sequence[PostingLine], *, allow_inactive: bool) -> dict[str, Account]:
-    codes = {line.account for line in lines if isinstance(line.account, str)}
+    """The accounts the lines name, read fresh from the database (an Account instance may be stale)."""
+    codes = {_code(line.account) for line in lines}
     by_code = {account.code: account for account in Account.objects.filter(code__in=codes)}
     missing = codes - by_code.keys()
     if missing:
         raise UnknownAccount(f"No account with code {', '.join(sorted(missing))}.")
-    for line in lines:
-        if isinstance(line.account, Account):
-            by_code[line.account.code] = line.account
-    if allow_inactive:
-        return by_code
-    # An Account instance may be stale: ask the database whether it is still active.
-    inactive = set(
-        Account.objects.filter(code__in=by_code.keys(), active=False).values_list("code", flat=True)
+    inactive = (
+        [] if allow_inactive else sorted(code for code, account in by_code.items() if not account.active)
     )
     if inactive:
-        raise InactiveAccount(f"Account {', '.join(sorted(inactive))} is inactive and takes no new postings.")
+        raise InactiveAccount(f"Account {', '.join(inactive)} is inactive and takes no new postings.")
     return by_code
 
 

@@ -1,0 +1,171 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from ledger.errors import MonthNotOver
+from ledger.models import ClosedMonth, ClosingBalance, Posting
+from ledger.services import account_balance, ledger_month_close
+from tests.factories.ledger import CostCentreFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def day(text):
+    return datetime.date.fromisoformat(text)
+
+
+@pytest.fixture
+def three_months_of_donations():
+    """Donations to the bank in Jan-Mar 2025, the amounts written out for the expected figures."""
+    amounts = {
+        "2025-01-05": "100.00",
+        "2025-01-31": "250.50",
+        "2025-02-14": "75.25",
+        "2025-03-01": "19.99",
+        "2025-03-20": "1000.00",
+    }
+    for booking_date, amount in amounts.items():
+        TransactionFactory(
+            booking_date=day(booking_date), amount=Decimal(amount), idempotency_key=f"donation:{booking_date}"
+        )
+    return {day(k): Decimal(v) for k, v in amounts.items()}
+
+
+def naive_balance(code, at):
+    return sum(
+        Posting.objects.filter(account__code=code, booking_date__lte=at).values_list("amount", flat=True),
+        Decimal("0.00"),
+    )
+
+
+def test_month_close_stores_the_balance_of_each_account_at_month_end(three_months_of_donations):
+    stored = ledger_month_close(month=day("2025-01-01"))
+
+    balances = dict(
+        ClosingBalance.objects.filter(month=day("2025-01-01")).values_list("account__code", "balance")
+    )
+    assert stored == 2
+    assert balances == {"bank": Decimal("350.50"), "income-donations": Decimal("-350.50")}
+
+
+def test_month_close_builds_on_the_previous_closed_month(three_months_of_donations):
+    ledger_month_close(month=day("2025-01-01"))
+    ledger_month_close(month=day("2025-02-01"))
+
+    february = ClosingBalance.objects.get(month=day("2025-02-01"), account__code="bank")
+    assert february.balance == Decimal("100.00") + Decimal("250.50") + Decimal("75.25")
+
+
+def test_month_close_may_skip_months_and_starts_from_the_last_closed_one(three_months_of_donations):
+    ledger_month_close(month=day("2025-01-01"))
+    ledger_month_close(month=day("2025-03-01"))
+
+    march = ClosingBalance.objects.get(month=day("2025-03-01"), account__code="bank")
+    assert march.balance == sum(three_months_of_donations.values())
+
+
+def test_month_close_is_idempotent(three_months_of_donations):
+    first_count = ledger_month_close(month=day("2025-02-01"))
+    first = set(ClosingBalance.objects.values_list("account__code", "cost_centre__code", "month", "balance"))
+
+    second_count = ledger_month_close(month=day("2025-02-01"))
+    second = set(ClosingBalance.objects.values_list("account__code", "cost_centre__code", "month", "balance"))
+
+    assert first_count == second_count == 2
+    assert first == second
+    assert ClosedMonth.objects.filter(month=day("2025-02-01")).count() == 1
+
+
+def test_month_close_keeps_cost_centres_apart():
+    grant = CostCentreFactory(code="NGI0-SPLIT")
+    TransactionFactory(
+        booking_date=day("2025-01-10"),
+        amount=Decimal("40000.00"),
+        credit_account="income-grants",
+        cost_centre=grant,
+    )
+    TransactionFactory(booking_date=day("2025-01-11"), amount=Decimal("12.00"))
+
+    ledger_month_close(month=day("2025-01-01"))
+
+    bank = dict(
+        ClosingBalance.objects.filter(account__code="bank").values_list("cost_centre__code", "balance")
+    )
+    assert bank == {"NGI0-SPLIT": Decimal("40000.00"), "CORE": Decimal("12.00")}
+
+
+def test_closing_a_month_that_has_not_ended_is_refused():
+    with pytest.raises(MonthNotOver):
+        ledger_month_close(month=datetime.date.today())
+
+
+def test_account_balance_equals_the_naive_sum_over_all_postings(three_months_of_donations):
+    ledger_month_close(month=day("2025-01-01"))
+    ledger_month_close(month=day("2025-02-01"))
+
+    for at in [day("2024-12-31"), day("2025-01-31"), day("2025-02-27"), day("2025-03-01"), day("2025-03-31")]:
+        assert account_balance(account="bank", at=at) == naive_balance("bank", at)
+        assert account_balance(account="income-donations", at=at) == naive_balance("income-donations", at)
+
+
+def test_account_balance_reads_the_stored_closing_balance_with_few_queries(
+    three_months_of_donations, django_assert_max_num_queries
+):
+    from ledger.models import Account
+
+    bank = Account.objects.get(code="bank")
+    ledger_month_close(month=day("2025-01-01"))
+    ledger_month_close(month=day("2025-02-01"))
+
+    with django_assert_max_num_queries(3):
+        balance = account_balance(account=bank, at=day("2025-03-10"))
+
+    assert balance == naive_balance("bank", day("2025-03-10"))
+
+
+def test_account_balance_starts_from_the_stored_figure_not_from_the_first_posting(three_months_of_donations):
+    ledger_month_close(month=day("2025-02-01"))
+    # Tamper with the stored figure (it is derived data, not the books): the result must follow it,
+    # proving that postings up to February are not summed again.
+    ClosingBalance.objects.filter(month=day("2025-02-01"), account__code="bank").update(
+        balance=Decimal("1.00")
+    )
+
+    assert account_balance(account="bank", at=day("2025-03-31")) == Decimal("1.00") + Decimal(
+        "19.99"
+    ) + Decimal("1000.00")
+
+
+def test_account_balance_on_the_last_day_of_a_closed_month_is_the_closing_balance(three_months_of_donations):
+    ledger_month_close(month=day("2025-01-01"))
+    ClosingBalance.objects.filter(month=day("2025-01-01"), account__code="bank").update(
+        balance=Decimal("7.00")
+    )
+
+    assert account_balance(account="bank", at=day("2025-01-31")) == Decimal("7.00")
+
+
+def test_account_balance_for_one_cost_centre():
+    grant = CostCentreFactory(code="STF-BALANCE")
+    TransactionFactory(
+        booking_date=day("2025-01-10"),
+        amount=Decimal("30000.00"),
+        credit_account="income-grants",
+        cost_centre=grant,
+    )
+    TransactionFactory(booking_date=day("2025-02-10"), amount=Decimal("5.00"))
+    ledger_month_close(month=day("2025-01-01"))
+
+    assert account_balance(account="bank", at=day("2025-02-28"), cost_centre=grant) == Decimal("30000.00")
+    assert account_balance(account="bank", at=day("2025-02-28"), cost_centre="CORE") == Decimal("5.00")
+
+
+def test_posting_into_a_closed_month_reopens_it_and_balances_stay_right(three_months_of_donations):
+    ledger_month_close(month=day("2025-01-01"))
+    ledger_month_close(month=day("2025-02-01"))
+
+    TransactionFactory(booking_date=day("2025-01-20"), amount=Decimal("3.00"), idempotency_key="late:1")
+
+    assert list(ClosedMonth.objects.values_list("month", flat=True)) == []
+    assert account_balance(account="bank", at=day("2025-02-28")) == naive_balance("bank", day("2025-02-28"))
