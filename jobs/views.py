@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 import django_filters
 from django import forms
@@ -11,6 +12,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -52,6 +55,9 @@ class FailedTaskIndexView(generic.IndexView):
         return context
 
 
+PREFORMATTED = '<pre style="white-space: pre-wrap; overflow-wrap: anywhere">{}</pre>'
+
+
 class FailedTaskInspectView(generic.InspectView):
     template_name = "jobs/failed_task_inspect.html"
     retry_url_name = None
@@ -60,9 +66,13 @@ class FailedTaskInspectView(generic.InspectView):
     def get_field_display_value(self, field_name, field):
         value = getattr(self.object, field_name)
         if field_name == "traceback":
-            return format_html('<pre class="jobs-traceback">{}</pre>', value)
+            return format_html(PREFORMATTED, value)
         if field_name in {"args", "kwargs"}:
-            return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+            return format_html(PREFORMATTED, json.dumps(value, indent=2, ensure_ascii=False))
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, datetime):
+            return date_format(timezone.localtime(value), "DATETIME_FORMAT")
         return super().get_field_display_value(field_name, field)
 
     def get_context_data(self, **kwargs):

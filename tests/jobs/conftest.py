@@ -70,9 +70,15 @@ def _staff_user(*permission_codenames: str, superuser: bool = False):
 
 
 @pytest.fixture
-def staff_client(client, db):
+def staff_user(db):
+    """A superuser who has set up MFA."""
+    return _staff_user(superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
     """A client logged in as a superuser who has set up MFA."""
-    client.user = _staff_user(superuser=True)
+    client.user = staff_user
     client.force_login(client.user)
     return client
 

@@ -1,0 +1,50 @@
+"""Staff's journey through failed jobs in a real browser: find the failed job, read why, retry it."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from playwright.sync_api import expect
+
+from jobs.models import FailedTask
+from tests.browser.conftest import browser_context_args, browser_type_launch_args, screenshot  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, live_server, user):
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def test_staff_find_a_failed_job_read_why_and_retry_it(
+    page,
+    live_server,
+    staff_user,
+    failed_job,
+    unique_name,
+    eager_tasks,
+    screenshot,  # noqa: F811
+):
+    log_in(page, live_server, staff_user)
+
+    page.goto(live_server.url + "/admin/")
+    page.get_by_role("link", name="Failed jobs").click()
+    expect(page.get_by_role("link", name=re.compile(failed_job.task_name))).to_be_visible()
+    screenshot(page, "failed-jobs-list")
+
+    page.get_by_role("link", name=re.compile(failed_job.task_name)).click()
+    expect(page.get_by_text("The database went away.").first).to_be_visible()
+    expect(page.get_by_text("Traceback (most recent call last):")).to_be_visible()
+    screenshot(page, "failed-job-inspect")
+
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_text("will run again with the same arguments")).to_be_visible()
+    screenshot(page, "failed-job-retried")
+    assert Group.objects.filter(name=unique_name).exists()
+    failed_job.refresh_from_db()
+    assert failed_job.state == FailedTask.State.RETRIED
