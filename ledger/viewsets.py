@@ -4,11 +4,14 @@ Transactions and postings are list + inspect only; accounts and cost centres can
 edited (never deleted: switch them off instead). Access follows Django model permissions, given to
 the finance staff group: ``ledger.view_transaction``, ``ledger.view_posting``,
 ``ledger.add_account`` / ``change_account`` / ``view_account``, ``ledger.add_costcentre`` /
-``change_costcentre`` / ``view_costcentre``.
+``change_costcentre`` / ``view_costcentre``, ``ledger.view_closingbalance``.
 """
+
+from decimal import Decimal
 
 import django_filters
 from django.db.models import Prefetch
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -18,7 +21,7 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from .forms import AccountForm, CostCentreForm
-from .models import Account, CostCentre, Posting, Transaction
+from .models import Account, ClosingBalance, CostCentre, Posting, Transaction
 
 
 class LedgerPermissionPolicy(ModelPermissionPolicy):
@@ -45,6 +48,34 @@ class LedgerPermissionPolicy(ModelPermissionPolicy):
         return super().users_with_any_permission(allowed)
 
 
+class AmountColumn(Column):
+    """A EUR amount with two places and the user's digit grouping, e.g. 40,000.00."""
+
+    def get_value(self, instance):
+        value = super().get_value(instance)
+        return "" if value is None else format_amount(value)
+
+
+def format_amount(value) -> str:
+    return number_format(Decimal(value).quantize(Decimal("0.01")), decimal_pos=2, force_grouping=True)
+
+
+def _two_places(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
+
+
+class LedgerIndexView(generic.IndexView):
+    """Listings of the ledger: amounts export with two decimal places, e.g. 42.00."""
+
+    custom_value_preprocess = {
+        **generic.IndexView.custom_value_preprocess,
+        Decimal: {
+            generic.IndexView.FORMAT_CSV: lambda value: str(_two_places(value)),
+            generic.IndexView.FORMAT_XLSX: _two_places,
+        },
+    }
+
+
 # --- Transactions ---------------------------------------------------------------------------
 class TransactionFilterSet(WagtailFilterSet):
     booking_date = django_filters.DateFromToRangeFilter(label=_("Booking date"), widget=DateRangePickerWidget)
@@ -63,7 +94,7 @@ class TransactionFilterSet(WagtailFilterSet):
         fields = []
 
 
-class TransactionIndexView(generic.IndexView):
+class TransactionIndexView(LedgerIndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().with_total()
 
@@ -86,8 +117,8 @@ class TransactionInspectView(generic.InspectView):
                 (
                     posting.account,
                     posting.cost_centre.code,
-                    posting.debit or "",
-                    posting.credit or "",
+                    format_amount(posting.debit) if posting.debit else "",
+                    format_amount(posting.credit) if posting.credit else "",
                     f"{posting.original_amount} {posting.original_currency}"
                     if posting.original_currency
                     else "",
@@ -108,6 +139,8 @@ class TransactionInspectView(generic.InspectView):
 
 
 class TransactionViewSet(ModelViewSet):
+    name = "ledger_transaction"
+    url_prefix = "ledger/transactions"
     model = Transaction
     icon = "list-ul"
     menu_order = 100
@@ -121,7 +154,7 @@ class TransactionViewSet(ModelViewSet):
         "__str__",
         "booking_date",
         "source_reference",
-        Column("total", label=_("Amount (EUR)"), sort_key="total"),
+        AmountColumn("total", label=_("Amount (EUR)"), sort_key="total"),
         "reverses",
     ]
     list_export = [
@@ -155,12 +188,14 @@ class PostingFilterSet(WagtailFilterSet):
         fields = ["account", "cost_centre", "account__category", "account__tax_sphere"]
 
 
-class PostingIndexView(generic.IndexView):
+class PostingIndexView(LedgerIndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("account", "cost_centre", "transaction")
 
 
 class PostingViewSet(ModelViewSet):
+    name = "ledger_posting"
+    url_prefix = "ledger/postings"
     model = Posting
     icon = "table"
     menu_order = 110
@@ -169,7 +204,14 @@ class PostingViewSet(ModelViewSet):
     inspect_view_enabled = True
     index_view_class = PostingIndexView
     exclude_form_fields = []
-    list_display = ["__str__", "booking_date", "account", "cost_centre", "amount", "transaction"]
+    list_display = [
+        "__str__",
+        "booking_date",
+        "account",
+        "cost_centre",
+        AmountColumn("amount", label=_("Amount (EUR)"), sort_key="amount"),
+        "transaction",
+    ]
     list_export = [
         "booking_date",
         "transaction__idempotency_key",
@@ -186,7 +228,10 @@ class PostingViewSet(ModelViewSet):
 
 # --- Accounts and cost centres --------------------------------------------------------------
 class AccountViewSet(ModelViewSet):
+    name = "ledger_account"
+    url_prefix = "ledger/accounts"
     model = Account
+    index_view_class = LedgerIndexView
     icon = "tag"
     menu_order = 120
     add_to_reference_index = False
@@ -212,6 +257,8 @@ class AccountViewSet(ModelViewSet):
 
 
 class CostCentreViewSet(ModelViewSet):
+    name = "ledger_costcentre"
+    url_prefix = "ledger/cost-centres"
     model = CostCentre
     icon = "folder-open-inverse"
     menu_order = 130
@@ -226,11 +273,45 @@ class CostCentreViewSet(ModelViewSet):
         return CostCentreForm
 
 
+class ClosingBalanceFilterSet(WagtailFilterSet):
+    class Meta:
+        model = ClosingBalance
+        fields = ["month", "account", "cost_centre"]
+
+
+class ClosingBalanceIndexView(LedgerIndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("account", "cost_centre")
+
+
+class ClosingBalanceViewSet(ModelViewSet):
+    """Stored month-end balances (written by ``ledger_month_close`` only): list and export."""
+
+    model = ClosingBalance
+    name = "ledger_closingbalance"
+    url_prefix = "ledger/closing-balances"
+    icon = "calendar-check"
+    menu_order = 140
+    add_to_reference_index = False
+    copy_view_enabled = False
+    index_view_class = ClosingBalanceIndexView
+    exclude_form_fields = []
+    list_display = [
+        "__str__",
+        "month",
+        "account",
+        "cost_centre",
+        AmountColumn("balance", label=_("Balance (EUR)"), sort_key="balance"),
+    ]
+    list_export = ["month", "account__code", "account__datev_number", "cost_centre__code", "balance"]
+    filterset_class = ClosingBalanceFilterSet
+
+
 class LedgerViewSetGroup(ModelViewSetGroup):
     menu_label = _("Ledger")
     menu_icon = "table"
     menu_order = 900
-    items = (TransactionViewSet, PostingViewSet, AccountViewSet, CostCentreViewSet)
+    items = (TransactionViewSet, PostingViewSet, AccountViewSet, CostCentreViewSet, ClosingBalanceViewSet)
 
 
 PERMISSION_POLICIES = {
@@ -238,4 +319,5 @@ PERMISSION_POLICIES = {
     Posting: LedgerPermissionPolicy(Posting, actions={"view"}),
     Account: LedgerPermissionPolicy(Account, actions={"add", "change", "view"}),
     CostCentre: LedgerPermissionPolicy(CostCentre, actions={"add", "change", "view"}),
+    ClosingBalance: LedgerPermissionPolicy(ClosingBalance, actions={"view"}),
 }
