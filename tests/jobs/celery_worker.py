@@ -8,11 +8,14 @@ Each test session gets its own queue (and worker name), so parallel runs and pyt
 sharing one Redis database do not take each other's messages. The worker also loads
 `jobs.testing_tasks`, the test-only tasks.
 
-To use it outside tests/jobs, import the fixture in tests/conftest.py:
+`eager_tasks` runs tasks in-process for one test, also in the run that has a real worker.
 
-    from tests.jobs.celery_worker import celery_worker  # noqa: F401
+To use them outside tests/jobs, make this module a plugin in tests/conftest.py:
 
-One worker is started per session however many conftest modules import the fixture.
+    pytest_plugins = ["tests.jobs.celery_worker"]
+
+One worker is started per session however many conftest modules import the fixture. Once it runs,
+every task this test process sends goes to the worker's queue.
 """
 
 from __future__ import annotations
@@ -43,9 +46,8 @@ def wait_for(condition: Callable[[], object], *, timeout: float = 30, interval: 
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(
-                f"Still waiting after {timeout} seconds for {getattr(condition, '__name__', condition)}"
-            )
+            worker_log = f"\nThe worker's log ends:\n{_worker.log_text()}" if _worker else ""
+            pytest.fail(f"Still waiting after {timeout} seconds for {condition}.{worker_log}")
         time.sleep(interval)
 
 
@@ -150,6 +152,17 @@ class CeleryWorker:
 
 
 _worker: CeleryWorker | None = None
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run tasks in this process for this test, also in the run that has a real worker."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture(scope="session")

@@ -8,22 +8,12 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.models import Permission
 
-from config.celery import app as celery_app
 from jobs.models import FailedTask
 from jobs.services import failed_task_record
 from tests.factories.accounts import UserFactory
-from tests.jobs.celery_worker import celery_worker  # noqa: F401
+from tests.jobs.celery_worker import celery_worker, eager_tasks  # noqa: F401
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run tasks in this process for this test, also in the run that has a real worker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -221,3 +221,23 @@ def test_dismiss_marks_the_job_dismissed_without_running_it(
     assert failed_job.dismissed_by == staff_client.user
     assert not Group.objects.filter(name=unique_name).exists()
     assert shown_messages(response) == [f"The job {failed_job.task_name} was dismissed."]
+
+
+@pytest.mark.django_db
+def test_listing_searches_task_names_and_messages(staff_client, failed_job):
+    found = staff_client.get(INDEX_URL, {"q": "went away"})
+    not_found = staff_client.get(INDEX_URL, {"q": "declined"})
+
+    assert inspect_url(failed_job) in found.text
+    assert inspect_url(failed_job) not in not_found.text
+
+
+@pytest.mark.django_db
+def test_listing_exports_as_csv(staff_client, failed_job):
+    response = staff_client.get(INDEX_URL, {"export": "csv"})
+
+    rows = b"".join(response.streaming_content).decode().splitlines()
+    assert rows[0].startswith("Task,Task id,Exception,Message,Failed at,Retries before failing,State")
+    assert rows[1].startswith(
+        f"{failed_job.task_name},{failed_job.task_id},ConnectionError,The database went away.,"
+    )
