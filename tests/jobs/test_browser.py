@@ -1,6 +1,8 @@
 """Staff's journey through failed jobs in a real browser: find the failed job, read why, retry it."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -8,9 +10,37 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from jobs.models import FailedTask
-from tests.browser.conftest import browser_context_args, browser_type_launch_args, screenshot  # noqa: F401
+from tests.conftest import CHROMIUM_PATH
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls in the test are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM_PATH,
+        "args": ["--no-sandbox", "--headless=new", "--disable-gpu"],
+        "headless": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "locale": "en-GB"}
+
+
+@pytest.fixture
+def screenshot():
+    def take(page, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
 
 
 def log_in(page, live_server, user):
