@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.files.images import ImageFile
 from django.db import transaction
 from wagtail.images import get_image_model
-from wagtail.models import Locale, Page, Site
+from wagtail.models import Collection, Locale, Page, Site
 from wagtail.rich_text import RichText
 
 from .models import (
@@ -460,7 +460,7 @@ def seed(
     with transaction.atomic():
         english = Locale.objects.get_or_create(language_code="en")[0]
         german = Locale.objects.get_or_create(language_code="de")[0]
-        home, site = _english_home_and_site(log)
+        home, site = _english_home_and_site(english, log)
         _translation(home, german, HOME["de"], log)
 
         pages: dict[str, Page] = {}
@@ -481,9 +481,12 @@ def seed(
         _navigation_settings(site, pages["transparency"], log)
 
 
-def _english_home_and_site(log) -> tuple[HomePage, Site]:
+def _english_home_and_site(english: Locale, log) -> tuple[HomePage, Site]:
     """The English HomePage as the default site's root, replacing Wagtail's “Welcome” page."""
     root = Page.get_first_root_node()
+    if root is None:  # a flushed database (transactional tests) has lost what Wagtail's migrations made
+        root = Page.add_root(instance=Page(title="Root", slug="root", locale=english))
+        log("cms: created the page tree's root")
     home = HomePage.objects.filter(depth=2, locale__language_code="en").order_by("path").first()
     welcome = root.get_children().filter(slug="home").exclude(pk__in=HomePage.objects.values("pk")).first()
     if home is None:
@@ -587,6 +590,7 @@ def _logo():
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", optimize=False)
     buffer.seek(0)
+    collection = Collection.get_first_root_node() or Collection.add_root(name="Root")
     return image_model.objects.create(
-        title=LOGO_TITLE, file=ImageFile(buffer, name="fediverse-commons-logo.png")
+        title=LOGO_TITLE, collection=collection, file=ImageFile(buffer, name="fediverse-commons-logo.png")
     )
