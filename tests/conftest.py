@@ -24,7 +24,22 @@ def using_postgres() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://"))
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"live_server", "transactional_db"} & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config, items):
+    # A transactional test empties the database when it ends. Serialized rollback puts back what the
+    # migrations loaded (Wagtail's root page and locales, the chart of accounts, the role groups).
+    for item in items:
+        if _is_transactional(item):
+            marker = item.get_closest_marker("django_db")
+            kwargs = dict(marker.kwargs) if marker else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
     reasons = {
         "browser": None if chromium_available() else f"Chromium not found at {CHROMIUM_PATH}",
         "postgres": None if using_postgres() else "DATABASE_URL does not point at PostgreSQL",

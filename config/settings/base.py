@@ -35,16 +35,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications ---------------------------------------------------------------------------
 INSTALLED_APPS = [
-    # Our apps first so their templates override Wagtail's and allauth's.
-    "accounts",
-    "jobs",
-    "ledger",
-    "payments",
-    "fundraising",
-    "sponsors",
-    "grants",
-    "reports",
-    "cms",
+    # Django first: contenttypes and auth must load (and, in tests, deserialize) before anything that
+    # points at them. Our templates override others' from the project's templates/ folder.
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -66,14 +65,16 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
-    # Django
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "django.contrib.humanize",
+    # The project, lower layers first
+    "accounts",
+    "jobs",
+    "ledger",
+    "payments",
+    "fundraising",
+    "sponsors",
+    "grants",
+    "reports",
+    "cms",
 ]
 if USING_POSTGRES:
     INSTALLED_APPS.append("django.contrib.postgres")
