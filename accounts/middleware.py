@@ -22,10 +22,14 @@ class StaffAccessMiddleware:
     def __call__(self, request):
         path = request.path_info
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and is_staff_member(user):
-            # Staff sessions end after STAFF_SESSION_AGE, whatever "remember me" said at log-in.
-            if request.session.get("_session_expiry") != settings.STAFF_SESSION_AGE:
-                request.session.set_expiry(settings.STAFF_SESSION_AGE)
+        # Staff sessions end after STAFF_SESSION_AGE, whatever "remember me" said at log-in.
+        if (
+            user is not None
+            and user.is_authenticated
+            and is_staff_member(user)
+            and request.session.get("_session_expiry") != settings.STAFF_SESSION_AGE
+        ):
+            request.session.set_expiry(settings.STAFF_SESSION_AGE)
         if path.startswith(STAFF_PATH_PREFIXES) and not path.startswith(OPEN_STAFF_PATHS):
             user = request.user
             if not user.is_authenticated:
