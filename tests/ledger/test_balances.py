@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from ledger.errors import MonthNotOver
 from ledger.models import ClosedMonth, ClosingBalance, Posting
@@ -97,7 +98,7 @@ def test_month_close_keeps_cost_centres_apart():
 
 def test_closing_a_month_that_has_not_ended_is_refused():
     with pytest.raises(MonthNotOver):
-        ledger_month_close(month=datetime.date.today())
+        ledger_month_close(month=timezone.localdate())
 
 
 def test_account_balance_equals_the_naive_sum_over_all_postings(three_months_of_donations):

@@ -239,3 +239,42 @@ def test_transactions_export_as_csv(finance_client):
     )
     assert "Exported donation" in content
     assert ",42.00," in content
+
+
+def test_inspect_pages_of_postings_accounts_and_cost_centres_open_for_finance_staff(finance_client):
+    posting = TransactionFactory().postings.first()
+    account = Account.objects.get(code="bank")
+    core = CostCentre.objects.get(code="CORE")
+
+    for url in [
+        reverse("ledger_posting:inspect", args=[posting.pk]),
+        reverse("ledger_account:inspect", args=[account.pk]),
+        reverse("ledger_costcentre:inspect", args=[core.pk]),
+    ]:
+        assert finance_client.get(url).status_code == 200, url
+
+
+def test_posting_list_filters_by_tax_sphere(finance_client):
+    TransactionFactory(
+        description="Perk tier", credit_account="income-patrons-perks", amount=Decimal("11.00")
+    )
+    TransactionFactory(description="Plain gift", credit_account="income-donations", amount=Decimal("22.00"))
+
+    response = finance_client.get(
+        reverse("ledger_posting:index"), {"account__tax_sphere": TaxSphere.TAXABLE_BUSINESS}
+    )
+
+    content = response.content.decode()
+    assert "-11.00" in content
+    assert "22.00" not in content
+
+
+def test_closing_balances_list_shows_the_stored_month_end_figures(finance_client):
+    from ledger.services import ledger_month_close
+
+    TransactionFactory(booking_date=datetime.date(2025, 1, 10), amount=Decimal("1234.50"))
+    ledger_month_close(month=datetime.date(2025, 1, 1))
+
+    response = finance_client.get(reverse("ledger_closingbalance:index"))
+
+    assert "1,234.50" in response.content.decode()
