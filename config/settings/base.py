@@ -275,6 +275,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
+        "wagtail.contrib.redirects": {"level": "WARNING"},
     },
 }
 
