@@ -39,6 +39,7 @@ from .querysets import ZERO, month_end, month_start, next_month_start
 logger = logging.getLogger(__name__)
 
 REVERSAL_KEY_PREFIX = "reversal:"
+LARGEST_AMOUNT = Decimal("1000000000000")  # Posting.amount holds 12 digits before the point
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ def _check_amount(value, *, what: str) -> Decimal:
         raise InvalidPosting(f"{what} is not a finite number ({value}).")
     if value != value.quantize(ZERO):
         raise InvalidPosting(f"{what} has more than two decimal places ({value}).")
+    if abs(value) >= LARGEST_AMOUNT:
+        raise InvalidPosting(f"{what} is too large for the books ({value}).")
     return value.quantize(ZERO)
 
 
@@ -180,8 +183,12 @@ def _post(
 ) -> Transaction:
     if isinstance(booking_date, datetime.datetime) or not isinstance(booking_date, datetime.date):
         raise TypeError("booking_date must be a datetime.date.")
-    if not idempotency_key:
-        raise InvalidPosting("A transaction needs an idempotency key.")
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise InvalidPosting("A transaction needs an idempotency key of 1 to 200 characters.")
+    if not description or len(description) > 255:
+        raise InvalidPosting("A transaction needs a description of 1 to 255 characters.")
+    if len(source_reference) > 200:
+        raise InvalidPosting("The source reference is longer than 200 characters.")
     lines = list(lines)
     amounts = _check_lines(lines)
 

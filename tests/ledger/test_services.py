@@ -87,6 +87,23 @@ def test_amount_with_more_than_two_decimal_places_is_refused():
         )
 
 
+def test_amount_too_large_for_the_books_is_refused():
+    huge = Decimal("1000000000000.00")
+
+    with pytest.raises(InvalidPosting, match="too large"):
+        post(lines=[PostingLine("bank", huge), PostingLine("income-donations", -huge)])
+
+
+def test_transaction_without_description_is_refused():
+    with pytest.raises(InvalidPosting, match="description"):
+        transaction_post(
+            booking_date=DAY,
+            description="",
+            idempotency_key="test:no-description",
+            lines=[PostingLine("bank", Decimal("1.00")), PostingLine("income-donations", Decimal("-1.00"))],
+        )
+
+
 def test_single_line_transaction_is_refused():
     with pytest.raises(InvalidPosting, match="at least two"):
         post(lines=[PostingLine("bank", Decimal("0.00"))])
