@@ -30,6 +30,7 @@ class LanguageLink:
     name: str  # in its own language: "Deutsch", "English"
     url: str
     is_current: bool
+    is_translation: bool  # False when the link falls back to that language's home page
 
 
 def _memo(request: HttpRequest | None, key: str, compute):
@@ -172,27 +173,36 @@ def language_links(request: HttpRequest | None, page: Page | None = None) -> lis
     Outside Wagtail pages (log-in, 404) the same path is translated with Django's URL patterns.
     """
     current = _active_language()
-    translations = {}
-    if isinstance(page, Page) and page.pk:
-        translations = {
-            translation.locale.language_code: translation
-            for translation in page.get_translations(inclusive=True).live().public().select_related("locale")
-        }
-    links = []
-    for code, _name in settings.LANGUAGES:
-        if code in translations:
-            url = translations[code].get_url(request)
-        elif isinstance(page, Page) or request is None:
-            home = home_pages_by_language(request).get(code)
-            url = home.get_url(request) if home is not None else "/"
-        else:
-            url = translate_url(request.get_full_path(), code)
-        links.append(
-            LanguageLink(
-                language_code=code,
-                name=get_language_info(code)["name_local"],
-                url=url,
-                is_current=code == current,
+    page_key = page.pk if isinstance(page, Page) else None
+
+    def compute():
+        translations = {}
+        if page_key:
+            translations = {
+                translation.locale.language_code: translation
+                for translation in page.get_translations(inclusive=True)
+                .live()
+                .public()
+                .select_related("locale")
+            }
+        links = []
+        for code, _name in settings.LANGUAGES:
+            if code in translations:
+                url, is_translation = translations[code].get_url(request), True
+            elif isinstance(page, Page) or request is None:
+                home = home_pages_by_language(request).get(code)
+                url, is_translation = (home.get_url(request) if home is not None else "/"), False
+            else:
+                url, is_translation = translate_url(request.get_full_path(), code), True
+            links.append(
+                LanguageLink(
+                    language_code=code,
+                    name=get_language_info(code)["name_local"],
+                    url=url,
+                    is_current=code == current,
+                    is_translation=is_translation,
+                )
             )
-        )
-    return links
+        return links
+
+    return _memo(request, f"languages:{page_key}:{current}", compute)

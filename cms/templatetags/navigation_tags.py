@@ -1,5 +1,9 @@
-"""Header and footer navigation: `{% load navigation_tags %}` then `{% main_menu %}`, `{% language_switcher %}`,
-`{% footer_links %}`, or `{% home_page_url %}`. Each reads the tree once per request (see cms/navigation.py)."""
+"""Header and footer navigation.
+
+`{% load navigation_tags %}`, then `{% main_menu %}`, `{% language_switcher %}`, `{% footer_links %}`,
+`{% language_alternates %}` or `{% home_page_url %}`. Each reads the tree once per request (see
+cms/navigation.py) and shows the same to every visitor, so a page's HTML can be cached whole.
+"""
 
 from django import template
 
@@ -18,6 +22,20 @@ def main_menu(context):
 def language_switcher(context):
     request = context.get("request")
     return {"languages": navigation.language_links(request, page=context.get("page"))}
+
+
+@register.inclusion_tag("includes/language_alternates.html", takes_context=True)
+def language_alternates(context):
+    """`<link rel="alternate" hreflang>` for each language the current page exists in."""
+    request = context.get("request")
+    languages = navigation.language_links(request, page=context.get("page"))
+    return {
+        "alternates": [
+            (language.language_code, request.build_absolute_uri(language.url) if request else language.url)
+            for language in languages
+            if language.is_translation
+        ]
+    }
 
 
 @register.inclusion_tag("includes/footer_links.html", takes_context=True)

@@ -59,7 +59,7 @@ def test_stylesheet_is_served_from_this_site_and_nothing_from_outside(client, ab
     html = html_of(client.get("/about-us/"))
 
     assert '<link rel="stylesheet" href="/static/css/site.css">' in html
-    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert set(re.findall(r'(?:src|href)="(?:https?:)?//([^/"]+)', html)) <= {"testserver"}
 
 
 def test_content_page_renders_title_intro_and_body(client, about):
@@ -102,6 +102,20 @@ def test_language_switcher_ignores_a_draft_translation(client, about):
     html = html_of(client.get("/about-us/"))
 
     assert re.search(r'href="/de/" lang="de" hreflang="de">Deutsch</a>', html)
+
+
+def test_head_names_the_translations_as_alternates(client, about, german_about):
+    html = html_of(client.get("/about-us/"))
+
+    assert '<link rel="alternate" hreflang="en" href="http://testserver/about-us/">' in html
+    assert '<link rel="alternate" hreflang="de" href="http://testserver/de/ueber-uns/">' in html
+
+
+def test_head_names_no_alternate_for_a_missing_translation(client, transparency, german_home):
+    html = html_of(client.get("/transparency/"))
+
+    assert 'hreflang="en" href="http://testserver/transparency/"' in html
+    assert '<link rel="alternate" hreflang="de"' not in html
 
 
 def test_main_menu_lists_live_pages_marked_for_menus_in_the_visitors_language(client, about, german_about):
