@@ -1,6 +1,6 @@
 """Workflows of the ledger: the ONE way transactions are created, reversed, and months closed.
 
-Every function is keyword-only and runs inside ``transaction.atomic()``. Amounts are ``Decimal``
+Every function is keyword-only; the ones that write run inside ``transaction.atomic()``. Amounts are ``Decimal``
 with at most two places, in EUR; positive = debit, negative = credit.
 """
 
