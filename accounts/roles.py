@@ -66,6 +66,7 @@ ROLES: tuple[Role, ...] = (
         permissions=(
             "wagtailadmin.access_admin",
             "ledger.view_account",
+            "ledger.add_account",
             "ledger.change_account",
             "ledger.view_costcentre",
             "ledger.add_costcentre",
@@ -73,6 +74,7 @@ ROLES: tuple[Role, ...] = (
             "ledger.view_transaction",
             "ledger.view_posting",
             "ledger.view_closingbalance",
+            "ledger.view_closedmonth",
             "ledger.view_finance",
             "jobs.view_failedtask",
             "jobs.change_failedtask",
