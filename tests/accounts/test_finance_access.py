@@ -1,0 +1,102 @@
+"""Least privilege: every staff URL that shows finance data, for every role.
+
+Only the finance role with MFA set up (and superusers with MFA) may open them. Anonymous visitors,
+patrons, sponsor contacts, editors (even with MFA) and finance users without MFA get nothing.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from ledger.models import Account, CostCentre, Transaction
+from ledger.services import PostingLine, transaction_post
+
+FINANCE_PAGES = [
+    "/admin/ledger/transactions/",
+    "/admin/ledger/transactions/inspect/{transaction}/",
+    "/admin/ledger/transactions/?export=csv",
+    "/admin/ledger/postings/",
+    "/admin/ledger/postings/inspect/{posting}/",
+    "/admin/ledger/accounts/",
+    "/admin/ledger/accounts/inspect/{account}/",
+    "/admin/ledger/accounts/edit/{account}/",
+    "/admin/ledger/cost-centres/",
+    "/admin/ledger/cost-centres/inspect/{cost_centre}/",
+    "/admin/ledger/closing-balances/",
+    "/admin/failed-jobs/",
+    "/admin/failed-jobs/inspect/{failed_task}/",
+]
+
+
+@pytest.fixture
+def finance_objects(db):
+    from jobs.models import FailedTask
+
+    transaction = transaction_post(
+        booking_date=datetime.date(2026, 10, 5),
+        description="Salary October",
+        idempotency_key="test:salary:2026-10",
+        lines=[PostingLine("expense-salaries", Decimal("4200.00")), PostingLine("bank", Decimal("-4200.00"))],
+    )
+    failed = FailedTask.objects.create(
+        task_name="grants.tasks.salary_import", task_id="t-1", exception_class="ValueError", message="bad row"
+    )
+    return {
+        "transaction": transaction.pk,
+        "posting": transaction.postings.first().pk,
+        "account": Account.objects.get(code="expense-salaries").pk,
+        "cost_centre": CostCentre.objects.get(code="CORE").pk,
+        "failed_task": failed.pk,
+    }
+
+
+def _urls(objects):
+    return [url.format(**objects) for url in FINANCE_PAGES]
+
+
+@pytest.mark.django_db
+def test_anonymous_visitor_gets_no_finance_page(client, finance_objects):
+    for url in _urls(finance_objects):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert "/accounts/login/" in response["Location"], url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("roles", "mfa"),
+    [
+        (("patron",), True),
+        (("patron", "sponsor contact"), True),
+        (("patron", "editor"), True),
+        (("patron", "editor"), False),
+        (("patron", "finance"), False),
+    ],
+    ids=["patron", "sponsor-contact", "editor-with-mfa", "editor-without-mfa", "finance-without-mfa"],
+)
+def test_other_roles_get_no_finance_page(client, make_user, finance_objects, roles, mfa):
+    client.force_login(make_user(*roles, mfa=mfa))
+    for url in _urls(finance_objects):
+        response = client.get(url)
+        assert response.status_code in (302, 403), (url, response.status_code)
+        assert b"Salary October" not in response.content
+        assert b"4200" not in response.content
+
+
+@pytest.mark.django_db
+def test_finance_with_mfa_opens_every_finance_page(finance_client, finance_objects):
+    for url in _urls(finance_objects):
+        assert finance_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_nobody_edits_or_deletes_a_transaction(finance_client, make_user, client, finance_objects):
+    superuser = make_user(is_superuser=True, is_staff=True, mfa=True)
+    client.force_login(superuser)
+    pk = finance_objects["transaction"]
+    for browser in (finance_client, client):
+        for url in (f"/admin/ledger/transactions/edit/{pk}/", f"/admin/ledger/transactions/delete/{pk}/"):
+            assert browser.get(url).status_code in (302, 403, 404), url
+            browser.post(url, {})
+    assert Transaction.objects.filter(pk=pk).exists()
