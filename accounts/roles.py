@@ -78,7 +78,6 @@ ROLES: tuple[Role, ...] = (
             "ledger.view_finance",
             "jobs.view_failedtask",
             "jobs.change_failedtask",
-            "jobs.manage_failedtask",
             "cms.change_organisationsettings",
         ),
         collection_permissions={"wagtaildocs": ("add_document", "change_document", "choose_document")},

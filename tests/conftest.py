@@ -12,6 +12,9 @@ import shutil
 
 import pytest
 
+# The real Celery worker (PostgreSQL + Redis runs) for any test that asks for `celery_worker`.
+pytest_plugins = ["tests.jobs.celery_worker"]
+
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 _loud_skips: dict[str, int] = {}
 
@@ -101,3 +104,42 @@ def editor_client(client, make_user):
     client.force_login(user)
     client.user = user
     return client
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Keep the serialized migration data on the connection class, not only on one connection object.
+
+    Playwright's sync API runs an event loop in the test thread, and Django's connection handler then
+    hands later tests a fresh connection object without `_test_serialized_contents`; their serialized
+    rollback would silently restore nothing (no chart of accounts, no Wagtail root page).
+    """
+    from django.db import connections
+
+    for connection in connections.all():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _sequences_follow_restored_rows(request):
+    """After a serialized rollback on PostgreSQL, move every id sequence past the restored rows.
+
+    Django restores the rows with their ids but leaves the sequences where the last flush put them, so
+    the next insert could reuse an id that a restored row already has.
+    """
+    if not _is_transactional(request.node) or not using_postgres():
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True))
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    yield
