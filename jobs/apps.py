@@ -1,4 +1,5 @@
 import logging
+import os
 import sys
 
 from django.apps import AppConfig
@@ -39,5 +40,8 @@ class JobsConfig(AppConfig):
         task_failure.connect(record_failed_task, weak=False, dispatch_uid="jobs.record_failed_task")
         checks.register(check_countdowns)
         # The test suite runs eagerly on purpose; everywhere else, say so once at start-up.
-        if "pytest" not in sys.modules:
+        # runserver's autoreloader starts a parent that only watches files (RUN_MAIN unset) and a child
+        # that serves (RUN_MAIN=true): only the child says it.
+        autoreloader_parent = "runserver" in sys.argv and os.environ.get("RUN_MAIN") != "true"
+        if "pytest" not in sys.modules and not autoreloader_parent:
             warn_once_if_jobs_run_in_process()

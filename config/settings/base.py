@@ -276,6 +276,7 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
         "wagtail.contrib.redirects": {"level": "WARNING"},
+        "django.utils.autoreload": {"level": "WARNING"},
     },
 }
 
