@@ -19,6 +19,8 @@ from accounts.views import staff_login_redirect
 # Machine endpoints: later issues add theirs here (webhooks, reports/*.json, badges, feeds).
 machine_patterns = [
     path("", include("jobs.urls")),
+    path("", include("payments.urls")),
+    path("", include("fundraising.machine_urls")),
 ]
 
 urlpatterns = [
@@ -38,6 +40,7 @@ if settings.DEBUG:
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("support/", include("fundraising.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -450,3 +450,23 @@ class ClosingBalance(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.account.code}/{self.cost_centre.code}: {self.balance}"
+
+
+class DocumentSequence(models.Model):
+    """A gap-free series of document numbers per year (donation receipts, invoices).
+
+    Numbers are drawn by ``ledger.services.document_number_next`` under a row lock inside the
+    caller's transaction: a rolled-back document gives its number back, so no gaps appear.
+    """
+
+    series = models.CharField(_("series"), max_length=20)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("document number series")
+        verbose_name_plural = _("document number series")
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="ledger_unique_series_year")]
+
+    def __str__(self):
+        return f"{self.series}-{self.year}: {self.last_number}"

@@ -31,6 +31,7 @@ from .models import (
     ClosedMonth,
     ClosingBalance,
     CostCentre,
+    DocumentSequence,
     Posting,
     Transaction,
 )
@@ -354,3 +355,27 @@ def _cost_centre_lookup(cost_centre: CostCentre | str) -> dict:
     if isinstance(cost_centre, str):
         return {"cost_centre__code": cost_centre}
     return {"cost_centre": cost_centre}
+
+
+def document_number_next(*, series: str, year: int) -> str:
+    """The next number of a gap-free series, e.g. ``ZB-2026-00042``. Call inside the transaction that
+    stores the document: the row lock serialises concurrent callers and a rollback returns the number."""
+    if not db_transaction.get_connection().in_atomic_block:
+        raise RuntimeError("document_number_next must run inside the transaction that stores the document.")
+    DocumentSequence.objects.get_or_create(series=series, year=year)
+    sequence = DocumentSequence.objects.select_for_update().get(series=series, year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"{series}-{year}-{sequence.last_number:05d}"
+
+
+def first_open_day(day: datetime.date) -> datetime.date:
+    """``day``, or the first day after the latest closed month if ``day`` falls in a closed month.
+
+    Late events (a refund for a month finance already closed) are booked here instead of being
+    refused or reopening the month; the caller keeps the original date in the source reference.
+    """
+    latest = ClosedMonth.objects.order_by("-month").values_list("month", flat=True).first()
+    if latest is not None and day <= month_end(latest):
+        return next_month_start(latest)
+    return day

@@ -6,6 +6,7 @@ Celery tasks run eagerly in-process, so a fresh clone needs nothing but Python.
 """
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -181,8 +182,12 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+# Receipts, invoices and payment confirmations: never served from MEDIA_URL, only through views that
+# check who asks (DOMAIN.md 8: restricted storage until their retention ends).
+PRIVATE_MEDIA_ROOT = env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -223,10 +228,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "jobs-heartbeat": {
-        "task": "jobs.tasks.heartbeat",
-        "schedule": 60 * 15,
-    },
+    "jobs-heartbeat": {"task": "jobs.tasks.heartbeat", "schedule": 60 * 15},
+    # The safety net for webhook events whose task was lost (Redis down, a worker killed).
+    "payments-sweep-events": {"task": "payments.tasks.sweep_events", "schedule": 60 * 5},
+    # Stripe's own list of events: heals a longer outage of the webhook endpoint.
+    "payments-reconcile-events": {"task": "payments.tasks.reconcile_events", "schedule": 60 * 60 * 24, "kwargs": {"days": 3}},
+    # Perks suspended after the grace period, receipts purged after their retention, erased data.
+    "fundraising-daily": {"task": "fundraising.tasks.daily", "schedule": 60 * 60 * 24},
+    # In January: every donor's annual collective receipt for the year before (idempotent per year).
+    "fundraising-annual-receipts": {"task": "fundraising.tasks.annual_receipts_if_due", "schedule": 60 * 60 * 24},
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
@@ -282,3 +292,24 @@ LOGGING = {
 
 # --- Organisation-specific knobs ------------------------------------------------------------
 LEDGER_CURRENCY = "EUR"
+
+# --- Payments (Stripe) ------------------------------------------------------------------------
+# Optional: with STRIPE_SECRET_KEY set the site talks to Stripe. Without it, and with DEBUG on (or
+# PAYMENTS_SANDBOX=1 set explicitly), a local sandbox stands in for Stripe: its checkout is a local
+# card form with test cards and it sends signed events in Stripe's shapes to the same webhook.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_TAX_ENABLED = env.bool("STRIPE_TAX_ENABLED", default=False)
+STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=512 * 1024)
+PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
+
+# --- Patrons ----------------------------------------------------------------------------------
+PATRON_GRACE_DAYS = env.int("PATRON_GRACE_DAYS", default=14)  # perks kept this long after a failed payment
+PATRON_MIN_AMOUNT = Decimal(env("PATRON_MIN_AMOUNT", default="2.00"))  # free amounts, EUR or USD
+PATRON_MAX_AMOUNT = Decimal(env("PATRON_MAX_AMOUNT", default="10000.00"))
+# Card-testing defences on checkout creation (counts per hour).
+CHECKOUT_LIMIT_PER_IP = env.int("CHECKOUT_LIMIT_PER_IP", default=5)
+CHECKOUT_LIMIT_PER_SESSION = env.int("CHECKOUT_LIMIT_PER_SESSION", default=5)
+# Finance is alerted when more than this share of the last hour's checkouts failed (with at least 10).
+CHECKOUT_FAILURE_ALERT_SHARE = env.float("CHECKOUT_FAILURE_ALERT_SHARE", default=0.3)
+FINANCE_ALERT_EMAIL = env("FINANCE_ALERT_EMAIL", default="")

@@ -1,0 +1,135 @@
+"""Workflows of the payment edge: receive a webhook, process stored events, sweep and reconcile.
+
+A webhook is verified, stored (unique on Stripe's event id) and answered at once; a task processes it
+after commit. Processing turns the raw event into dataclasses (``normalise``, with Stripe look-ups made
+outside any database transaction) and hands each to the handlers the domain apps subscribed, inside one
+transaction that also marks the event processed. Handlers are keyed on Stripe's object ids, so a
+replay, a duplicate or a reconcile run books nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import signing
+from .errors import InvalidSignature
+from .gateway import gateway as default_gateway
+from .models import WebhookEvent
+from .normalise import normalise, timestamp
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[object], None]
+_handlers: dict[type, list[Handler]] = defaultdict(list)
+
+MAX_SWEEP_ATTEMPTS = 10
+
+
+def subscribe(event_class: type, handler: Handler) -> None:
+    """Domain apps call this in ``AppConfig.ready()``: ``handler(event)`` runs for each such dataclass."""
+    if handler not in _handlers[event_class]:
+        _handlers[event_class].append(handler)
+
+
+def webhook_receive(*, payload: bytes, signature_header: str) -> tuple[WebhookEvent, bool]:
+    """Verify and store one webhook delivery; queue its processing once stored. Returns (event, new).
+
+    Raises ``InvalidSignature`` (nothing is written) for a bad signature, an old timestamp, an
+    oversized or malformed body.
+    """
+    if len(payload) > settings.STRIPE_WEBHOOK_MAX_BYTES:
+        raise InvalidSignature(f"The body is larger than {settings.STRIPE_WEBHOOK_MAX_BYTES} bytes.")
+    raw = signing.verify(payload=payload, header=signature_header, secret=settings.STRIPE_WEBHOOK_SECRET)
+    return event_store(raw=raw, source="webhook")
+
+
+def event_store(*, raw: dict, source: str) -> tuple[WebhookEvent, bool]:
+    """Store a raw event unless its id is known; queue its processing after commit if it is new."""
+    from .tasks import process_event
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(
+                    stripe_id=raw["id"],
+                    type=raw["type"],
+                    livemode=bool(raw.get("livemode")),
+                    created=timestamp(raw["created"]),
+                    payload=raw,
+                    source=source,
+                )
+        except IntegrityError:
+            return WebhookEvent.objects.get(stripe_id=raw["id"]), False
+        process_event.delay_on_commit(event.pk)
+    return event, True
+
+
+def event_process(*, event_id: int, gateway=None) -> bool:
+    """Process one stored event, once. Returns True if this call processed it.
+
+    Safe to run twice and from two workers at once: the event row is locked and re-checked inside the
+    transaction that runs the handlers, and every handler is idempotent on Stripe's ids.
+    """
+    event = WebhookEvent.objects.filter(pk=event_id).first()
+    if event is None or event.processed_at is not None:
+        return False
+    try:
+        meanings = normalise(event.payload, gateway=gateway or default_gateway())  # Stripe look-ups: no transaction
+        with transaction.atomic():
+            locked = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if locked.processed_at is not None:
+                return False
+            for meaning in meanings:
+                for handler in _handlers.get(type(meaning), []):
+                    handler(meaning)
+            locked.processed_at = timezone.now()
+            locked.attempts += 1
+            locked.last_error = ""
+            locked.save(update_fields=["processed_at", "attempts", "last_error"])
+    except Exception as error:
+        WebhookEvent.objects.filter(pk=event_id).update(attempts=event.attempts + 1, last_error=f"{type(error).__name__}: {error}"[:2000])
+        logger.exception("payments: processing %s %s failed", event.type, event.stripe_id)
+        raise
+    return True
+
+
+def events_sweep(*, older_than: datetime.timedelta = datetime.timedelta(minutes=2)) -> int:
+    """Process events stored but never processed (Redis was down, a worker died). Returns how many."""
+    done = 0
+    stale = WebhookEvent.objects.stale(older_than=older_than).filter(attempts__lt=MAX_SWEEP_ATTEMPTS)
+    for event_id in stale.order_by("created").values_list("pk", flat=True)[:500]:
+        try:
+            done += event_process(event_id=event_id)
+        except Exception:  # recorded on the event; the next sweep tries again, up to MAX_SWEEP_ATTEMPTS
+            continue
+    return done
+
+
+def events_reconcile(*, days: int, gateway=None) -> tuple[int, int]:
+    """Fetch Stripe's events of the last ``days`` (at most 30) and store and process any we missed.
+
+    Returns (events seen, events that were missing).
+    """
+    if not 1 <= days <= 30:
+        raise ValueError("Stripe keeps events for 30 days: choose 1 to 30 days.")
+    gateway = gateway or default_gateway()
+    since = timezone.now() - datetime.timedelta(days=days)
+    seen = missing = 0
+    for raw in gateway.events_list(since=since):
+        seen += 1
+        event, new = event_store(raw=raw, source="reconcile")
+        if new:
+            missing += 1
+        if event.processed_at is None:
+            try:
+                event_process(event_id=event.pk, gateway=gateway)
+            except Exception:
+                continue
+    return seen, missing
