@@ -72,9 +72,7 @@ class Tier(DraftStateMixin, RevisionMixin, index.Indexed, models.Model):
     description = models.TextField(_("description (English)"), blank=True)
     description_de = models.TextField(_("description (German)"), blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERK)
-    monthly_amount = _money(
-        verbose_name=_("monthly amount"), validators=[MinValueValidator(Decimal("1.00"))]
-    )
+    monthly_amount = _money(verbose_name=_("monthly amount"), validators=[MinValueValidator(Decimal("1.00"))])
     yearly_amount = _money(
         verbose_name=_("yearly amount"),
         null=True,
@@ -89,10 +87,15 @@ class Tier(DraftStateMixin, RevisionMixin, index.Indexed, models.Model):
         decimal_places=2,
         default=Decimal("19.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("30"))],
-        help_text=_("Perk tiers only: the VAT included in the price. Stripe Tax's figure is used where it is on."),
+        help_text=_(
+            "Perk tiers only: the VAT included in the price. Stripe Tax's figure is used where it is on."
+        ),
     )
     slot_limit = models.PositiveIntegerField(
-        _("slot limit"), null=True, blank=True, help_text=_("Most patrons this tier takes at once; empty for no limit.")
+        _("slot limit"),
+        null=True,
+        blank=True,
+        help_text=_("Most patrons this tier takes at once; empty for no limit."),
     )
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
     active = models.BooleanField(_("offered"), default=True, help_text=_("Untick to stop offering the tier."))
@@ -109,7 +112,9 @@ class Tier(DraftStateMixin, RevisionMixin, index.Indexed, models.Model):
         MultiFieldPanel(
             [
                 FieldPanel("kind"),
-                FieldRowPanel([FieldPanel("monthly_amount"), FieldPanel("yearly_amount"), FieldPanel("currency")]),
+                FieldRowPanel(
+                    [FieldPanel("monthly_amount"), FieldPanel("yearly_amount"), FieldPanel("currency")]
+                ),
                 FieldPanel("vat_rate"),
             ],
             heading=_("Price and tax"),
@@ -128,7 +133,11 @@ class Tier(DraftStateMixin, RevisionMixin, index.Indexed, models.Model):
 
     def clean(self):
         super().clean()
-        if self.yearly_amount is not None and self.monthly_amount and self.yearly_amount > self.monthly_amount * 12:
+        if (
+            self.yearly_amount is not None
+            and self.monthly_amount
+            and self.yearly_amount > self.monthly_amount * 12
+        ):
             raise ValidationError(
                 {"yearly_amount": _("The yearly amount should not be more than twelve monthly payments.")}
             )
@@ -227,7 +236,11 @@ class Patron(models.Model):
     def public_label(self) -> str:
         """What the supporters wall shows, following the patron's own choice."""
         if self.listing == self.Listing.HANDLE and self.fediverse_handle:
-            return self.fediverse_handle if self.fediverse_handle.startswith("@") else f"@{self.fediverse_handle}"
+            return (
+                self.fediverse_handle
+                if self.fediverse_handle.startswith("@")
+                else f"@{self.fediverse_handle}"
+            )
         if self.listing == self.Listing.NAME:
             return self.public_name or self.name
         return ""
@@ -262,9 +275,16 @@ class Patronage(models.Model):
         PAID = "paid", _("paid (one-time)")
         FAILED = "failed", _("payment failed (one-time)")
 
-    patron = models.ForeignKey(Patron, verbose_name=_("patron"), on_delete=models.PROTECT, related_name="patronages")
+    patron = models.ForeignKey(
+        Patron, verbose_name=_("patron"), on_delete=models.PROTECT, related_name="patronages"
+    )
     tier = models.ForeignKey(
-        Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.PROTECT, related_name="patronages"
+        Tier,
+        verbose_name=_("tier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="patronages",
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = _money(verbose_name=_("amount"))
@@ -373,13 +393,23 @@ class Payment(models.Model):
     stripe_charge_id = models.CharField(max_length=255, unique=True)
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     invoice_id = models.CharField(max_length=255, blank=True, db_index=True)
-    patron = models.ForeignKey(Patron, verbose_name=_("patron"), on_delete=models.PROTECT, related_name="payments")
+    patron = models.ForeignKey(
+        Patron, verbose_name=_("patron"), on_delete=models.PROTECT, related_name="payments"
+    )
     patronage = models.ForeignKey(
-        Patronage, verbose_name=_("patronage"), null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+        Patronage,
+        verbose_name=_("patronage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     number = models.CharField(
-        _("document number"), max_length=30, unique=True, help_text=_("Number of the payment confirmation or invoice.")
+        _("document number"),
+        max_length=30,
+        unique=True,
+        help_text=_("Number of the payment confirmation or invoice."),
     )
     amount = _money(verbose_name=_("amount"))
     vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=4, decimal_places=2, default=Decimal("0"))
@@ -414,7 +444,8 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["paid_at"], name="fundraising_payment_paid_at")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(receipt__isnull=True) | Q(kind="donation"), name="fundraising_receipt_only_for_donations"
+                condition=Q(receipt__isnull=True) | Q(kind="donation"),
+                name="fundraising_receipt_only_for_donations",
             )
         ]
 
@@ -479,7 +510,9 @@ class DonationReceipt(models.Model):
         SIMPLIFIED = "simplified", _("simplified receipt (up to 300 EUR)")
 
     number = models.CharField(_("number"), max_length=30, unique=True)
-    patron = models.ForeignKey(Patron, verbose_name=_("patron"), on_delete=models.PROTECT, related_name="receipts")
+    patron = models.ForeignKey(
+        Patron, verbose_name=_("patron"), on_delete=models.PROTECT, related_name="receipts"
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period to"))

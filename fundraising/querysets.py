@@ -32,8 +32,10 @@ class PatronageQuerySet(models.QuerySet):
         """Recurring support that was running at some point of ``day``'s month."""
         start = day.replace(day=1)
         end = (start + datetime.timedelta(days=32)).replace(day=1)
-        return self.recurring().filter(started_at__date__lt=end).filter(
-            Q(ended_at__isnull=True) | Q(ended_at__date__gte=start)
+        return (
+            self.recurring()
+            .filter(started_at__date__lt=end)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__date__gte=start))
         )
 
     def monthly_recurring_income(self, currency: str = "eur") -> Decimal:
@@ -43,7 +45,11 @@ class PatronageQuerySet(models.QuerySet):
             default=F("amount"),
             output_field=DecimalField(max_digits=14, decimal_places=4),
         )
-        total = self.active().filter(currency=currency).aggregate(total=Coalesce(Sum(monthly), Value(ZERO)))["total"]
+        total = (
+            self.active()
+            .filter(currency=currency)
+            .aggregate(total=Coalesce(Sum(monthly), Value(ZERO)))["total"]
+        )
         return Decimal(total).quantize(Decimal("0.01"))
 
     def active_patron_count(self) -> int:

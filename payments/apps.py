@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("Payments")
+
+    def ready(self):
+        from . import payouts
+
+        payouts.subscribe_all()

@@ -15,7 +15,24 @@ from django.utils import timezone
 from . import types
 from .gateway import Gateway
 
-ZERO_DECIMAL_CURRENCIES = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+ZERO_DECIMAL_CURRENCIES = {
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
 
 
 def amount_from_minor(value, currency: str) -> Decimal:
@@ -100,14 +117,18 @@ def _invoice_period(invoice: dict) -> tuple[datetime.date | None, datetime.date 
     return _date(invoice.get("period_start")), _date(invoice.get("period_end"))
 
 
-def _invoice_paid(event: dict, invoice: dict, gateway: Gateway, payment_intent_id: str = "") -> types.PaymentSucceeded | None:
+def _invoice_paid(
+    event: dict, invoice: dict, gateway: Gateway, payment_intent_id: str = ""
+) -> types.PaymentSucceeded | None:
     if invoice.get("status") != "paid" or int(invoice.get("amount_paid") or 0) <= 0:
         return None
     payment_intent_id = payment_intent_id or gateway.payment_intent_for_invoice(invoice_id=invoice["id"])
     settlement = gateway.settlement_for_payment_intent(payment_intent_id=payment_intent_id)
     currency = (invoice.get("currency") or "eur").lower()
     start, end = _invoice_period(invoice)
-    paid_at = timestamp((invoice.get("status_transitions") or {}).get("paid_at")) or timestamp(event["created"])
+    paid_at = timestamp((invoice.get("status_transitions") or {}).get("paid_at")) or timestamp(
+        event["created"]
+    )
     return types.PaymentSucceeded(
         **_base(event),
         charge_id=settlement.charge_id,
@@ -291,8 +312,13 @@ def normalise(event: dict, *, gateway: Gateway) -> list:
             )
         ]
     if kind.startswith("customer.subscription."):
-        if kind in ("customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-                    "customer.subscription.paused", "customer.subscription.resumed"):
+        if kind in (
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "customer.subscription.deleted",
+            "customer.subscription.paused",
+            "customer.subscription.resumed",
+        ):
             return [_subscription(event, obj)]
         return []
     if kind == "charge.refunded":

@@ -23,7 +23,9 @@ def sign(*, payload: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify(*, payload: bytes, header: str, secret: str, tolerance: int = TOLERANCE_SECONDS, now: float | None = None) -> dict:
+def verify(
+    *, payload: bytes, header: str, secret: str, tolerance: int = TOLERANCE_SECONDS, now: float | None = None
+) -> dict:
     """The parsed event once signature and timestamp check out; ``InvalidSignature`` otherwise."""
     if not secret:
         raise InvalidSignature("No webhook secret is configured (STRIPE_WEBHOOK_SECRET).")
