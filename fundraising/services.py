@@ -526,6 +526,27 @@ def payment_record(*, event: types.PaymentSucceeded) -> Payment:
             vat = _included_vat(event.amount, vat_rate)
             vat_eur = _included_vat(settlement.amount_eur, vat_rate)
     booking_date, late_note = _booking_date(event.paid_at)
+    try:
+        return _payment_create(
+            event=event,
+            patron=patron,
+            patronage=patronage,
+            vat_rate=vat_rate,
+            vat=vat,
+            vat_eur=vat_eur,
+            booking_date=booking_date,
+            late_note=late_note,
+        )
+    except IntegrityError:
+        # Another worker booked this charge a moment ago (its own event for the same charge).
+        existing = Payment.objects.filter(stripe_charge_id=event.charge_id).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _payment_create(*, event, patron, patronage, vat_rate, vat, vat_eur, booking_date, late_note) -> Payment:
+    settlement = event.settlement
     with transaction.atomic():
         year = timezone.localtime(event.paid_at).year
         payment = Payment.objects.create(

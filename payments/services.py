@@ -67,8 +67,16 @@ def event_store(*, raw: dict, source: str) -> tuple[WebhookEvent, bool]:
                 )
         except IntegrityError:
             return WebhookEvent.objects.get(stripe_id=raw["id"]), False
-        process_event.delay_on_commit(event.pk)
+        transaction.on_commit(lambda: _enqueue(process_event, event.pk))
     return event, True
+
+
+def _enqueue(task, event_id: int) -> None:
+    """Send the processing task; if the broker is down the event stays stored and the sweep takes it."""
+    try:
+        task.delay(event_id)
+    except Exception:
+        logger.exception("payments: could not queue event %s; the periodic sweep will process it", event_id)
 
 
 def event_process(*, event_id: int, gateway=None) -> bool:

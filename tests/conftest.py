@@ -143,3 +143,13 @@ def _sequences_follow_restored_rows(request):
         for statement in statements:
             cursor.execute(statement)
     yield
+
+
+@pytest.fixture
+def fake_stripe(monkeypatch):
+    """Stripe's API faked at the payments/ edge: the look-ups event processing makes."""
+    from tests.factories.stripe import FakeStripe
+
+    fake = FakeStripe()
+    monkeypatch.setattr("payments.services.default_gateway", lambda: fake)
+    return fake
