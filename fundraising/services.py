@@ -783,10 +783,17 @@ def dispute_record(*, event: types.DisputeChanged) -> Dispute:
         )
         dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
         booking_date, late_note = _booking_date(event.created)
-        withdrawn = [PostingLine(account=ACCOUNT_RECEIVABLES, amount=event.amount_eur)]
+        # The disputed share of the payment in EUR, from the payment itself: a dispute's balance
+        # transactions net out to zero once it is won, so they cannot tell what was withdrawn.
+        disputed_eur = (
+            _round(payment.amount_eur * min(event.amount, payment.amount) / payment.amount)
+            if payment.amount
+            else payment.amount_eur
+        )
+        withdrawn = [PostingLine(account=ACCOUNT_RECEIVABLES, amount=disputed_eur)]
         if event.fee_eur:
             withdrawn.append(PostingLine(account=ACCOUNT_FEES, amount=event.fee_eur))
-        withdrawn.append(PostingLine(account=ACCOUNT_STRIPE, amount=-(event.amount_eur + event.fee_eur)))
+        withdrawn.append(PostingLine(account=ACCOUNT_STRIPE, amount=-(disputed_eur + event.fee_eur)))
         transaction_post(
             booking_date=booking_date,
             description=f"Dispute opened on {payment.number}",
@@ -801,7 +808,7 @@ def dispute_record(*, event: types.DisputeChanged) -> Dispute:
             closed_on, closed_note = _booking_date(event.event_created)
             if event.status == "lost":
                 lines = _reversal_lines(
-                    payment=payment, amount_eur=event.amount_eur, counter_account=ACCOUNT_RECEIVABLES
+                    payment=payment, amount_eur=disputed_eur, counter_account=ACCOUNT_RECEIVABLES
                 )
                 key, description, status = (
                     "lost",
@@ -810,8 +817,8 @@ def dispute_record(*, event: types.DisputeChanged) -> Dispute:
                 )
             else:
                 lines = [
-                    PostingLine(account=ACCOUNT_STRIPE, amount=event.amount_eur),
-                    PostingLine(account=ACCOUNT_RECEIVABLES, amount=-event.amount_eur),
+                    PostingLine(account=ACCOUNT_STRIPE, amount=disputed_eur),
+                    PostingLine(account=ACCOUNT_RECEIVABLES, amount=-disputed_eur),
                 ]
                 key, description, status = "won", f"Dispute won on {payment.number}", Payment.Status.PAID
             transaction_post(
