@@ -1,5 +1,8 @@
 """The blocks editors build page bodies from. Every block renders with a template in templates/cms/blocks/."""
 
+from decimal import Decimal
+
+from babel.numbers import format_percent
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -132,6 +135,50 @@ class FigureBlock(blocks.StructBlock):
         return value
 
 
+class PatronStatsBlock(blocks.StructBlock):
+    """Active patrons, monthly recurring income (yearly plans as 1/12) and progress toward a monthly goal.
+
+    The figures come from fundraising/public.py, cached and refreshed when a patronage changes. The goal
+    is an editorial target, not money held.
+    """
+
+    heading = blocks.CharBlock(label=_("Heading"), required=False, max_length=120)
+    monthly_goal = blocks.DecimalBlock(
+        label=_("Monthly goal (EUR)"),
+        min_value=1,
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("The monthly recurring income the progress bar counts toward."),
+    )
+    goal_text = blocks.TextBlock(
+        label=_("What the goal pays for"), required=False, help_text=_("One or two sentences under the bar.")
+    )
+
+    class Meta:
+        icon = "pick"
+        label = _("Patron figures")
+        template = "cms/blocks/patron_stats.html"
+
+    def get_context(self, value, parent_context=None):
+        from fundraising import public
+
+        context = super().get_context(value, parent_context=parent_context)
+        figures = public.patron_figures()
+        goal = value.get("monthly_goal") or Decimal("1")
+        income = figures.monthly_income
+        percent = int(income * 100 / goal)
+        context.update(
+            active_patrons=public.number_display(figures.active_patrons),
+            monthly_income=public.money_display(public.whole(income), "eur"),
+            goal=public.money_display(public.whole(goal), "eur"),
+            percent=percent,
+            percent_display=format_percent(Decimal(percent) / 100, locale=public.active_language()),
+            progress_value=str(min(income, goal)),
+            progress_max=str(goal),
+        )
+        return context
+
+
 class BodyBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
@@ -144,6 +191,7 @@ class BodyBlock(blocks.StreamBlock):
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
     figure = FigureBlock()
+    patron_stats = PatronStatsBlock()
 
     class Meta:
         template = "cms/blocks/body.html"

@@ -1,4 +1,5 @@
-"""Demo content for the public site: home, about, transparency, imprint and privacy in English and German.
+"""Demo content for the public site: home, about, transparency, support (tiers), supporters, imprint and
+privacy in English and German.
 
 `seed()` is idempotent and deterministic: it creates what is missing and leaves existing pages alone,
 so running it twice gives the same tree. Organisation settings are (re)set to the demo values.
@@ -9,6 +10,7 @@ import io
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.files.images import ImageFile
 from django.db import transaction
@@ -24,6 +26,8 @@ from .models import (
     NavigationSettings,
     OrganisationSettings,
     PrivacyPage,
+    SupportersPage,
+    TiersPage,
 )
 
 LOGO_TITLE = "Fediverse Commons logo"
@@ -74,6 +78,10 @@ def call_to_action(title: str, text: str, button_label: str, page: Page) -> tupl
         "call_to_action",
         {"title": title, "text": text, "button_label": button_label, "link_page": page, "link_url": ""},
     )
+
+
+def patron_stats(heading_text: str, goal: Decimal, goal_text: str) -> tuple[str, dict]:
+    return ("patron_stats", {"heading": heading_text, "monthly_goal": goal, "goal_text": goal_text})
 
 
 def figure(key: str, alt_text: str, caption: str, long_description: str) -> tuple[str, dict]:
@@ -389,6 +397,69 @@ def privacy_body(language: str, pages: dict[str, Page]) -> list:
     ]
 
 
+MONTHLY_GOAL = Decimal("40000")
+
+
+def tiers_body(language: str, pages: dict[str, Page]) -> list:
+    if language == "de":
+        return [
+            patron_stats(
+                "Wo wir stehen",
+                MONTHLY_GOAL,
+                "Mit 40.000 € im Monat können wir fünf Entwickler:innen fest anstellen und alle Server bezahlen.",
+            ),
+            heading("Häufige Fragen"),
+            heading("Ist meine Unterstützung steuerlich absetzbar?", "h3"),
+            paragraph(
+                "<p>Ja, wenn Sie ohne Dankeschön geben: als Spende ohne Gegenleistung, mit "
+                "Zuwendungsbestätigung. Eine Stufe mit Dankeschön ist dagegen ein Kauf. Sie können beim "
+                "Bezahlen „ohne Dankeschön“ wählen, dann wird derselbe Betrag zur absetzbaren Spende.</p>"
+            ),
+            heading("Kann ich jederzeit kündigen?", "h3"),
+            paragraph(
+                "<p>Ja. Unter „Meine Unterstützung“ ändern Sie Stufe, Karte und Betrag oder beenden die "
+                "Unterstützung zum Ende des laufenden Zeitraums.</p>"
+            ),
+        ]
+    return [
+        patron_stats(
+            "Where we stand",
+            MONTHLY_GOAL,
+            "With €40,000 a month we can employ five developers and pay for every server.",
+        ),
+        heading("Questions and answers"),
+        heading("Is my support tax-deductible?", "h3"),
+        paragraph(
+            "<p>Yes, when you give without perks: a donation with nothing in return, with a donation receipt. "
+            "A tier with perks is a purchase instead. At checkout you may choose “no perks”; the same amount "
+            "is then a tax-deductible donation.</p>"
+        ),
+        heading("Can I stop at any time?", "h3"),
+        paragraph(
+            "<p>Yes. Under “My support” you change your tier, card or amount, or end your support at the end "
+            "of the current period.</p>"
+        ),
+    ]
+
+
+def supporters_body(language: str, pages: dict[str, Page]) -> list:
+    if language == "de":
+        return [
+            patron_stats("Gemeinsam", MONTHLY_GOAL, ""),
+            paragraph(
+                "<p>Möchten Sie hier erscheinen? Wählen Sie unter „Meine Unterstützung“, ob wir Ihren Namen "
+                "oder Ihr Fediverse-Profil zeigen, und ob mit Betrag.</p>"
+            ),
+        ]
+    return [
+        patron_stats("Together", MONTHLY_GOAL, ""),
+        paragraph(
+            "<p>Would you like to appear here? Under “My support”, choose whether we show your name or your "
+            "fediverse handle, and whether with your amount.</p>"
+        ),
+    ]
+
+
 DEMO_PAGES = [
     DemoPage(
         model=ContentPage,
@@ -429,6 +500,50 @@ DEMO_PAGES = [
             },
         },
         body=transparency_body,
+    ),
+    DemoPage(
+        model=TiersPage,
+        slug="support-us",
+        show_in_menus=True,
+        content={
+            "en": {
+                "title": "Support us",
+                "intro": (
+                    "<p>Most of our money comes from people like you. Choose a tier with perks, a donation "
+                    "without perks, your own amount or a one-time gift. You can change or end it at any time.</p>"
+                ),
+            },
+            "de": {
+                "title": "Unterstützen",
+                "slug": "unterstuetzen",
+                "intro": (
+                    "<p>Das meiste Geld bekommen wir von Menschen wie Ihnen. Wählen Sie eine Stufe mit "
+                    "Dankeschön, eine Spende ohne Gegenleistung, einen eigenen Betrag oder eine einmalige "
+                    "Spende. Sie können jederzeit ändern oder kündigen.</p>"
+                ),
+            },
+        },
+        body=tiers_body,
+    ),
+    DemoPage(
+        model=SupportersPage,
+        slug="supporters",
+        show_in_menus=False,
+        content={
+            "en": {
+                "title": "Our supporters",
+                "intro": "<p>Thank you to everyone who makes our work possible. These patrons chose to be named.</p>",
+            },
+            "de": {
+                "title": "Unsere Unterstützer:innen",
+                "slug": "unterstuetzer-innen",
+                "intro": (
+                    "<p>Danke an alle, die unsere Arbeit möglich machen. Diese Unterstützer:innen möchten "
+                    "genannt werden.</p>"
+                ),
+            },
+        },
+        body=supporters_body,
     ),
     DemoPage(
         model=ImprintPage,

@@ -19,11 +19,11 @@ from wagtail.admin.panels import (
     TabbedInterface,
 )
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
-from wagtail.fields import StreamField
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from .blocks import BodyBlock
+from .blocks import RICH_TEXT_FEATURES, BodyBlock
 from .validators import normalise_identifier, validate_bic, validate_german_vat_id, validate_iban
 
 
@@ -360,7 +360,13 @@ class HomePage(Page):
     ]
 
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms.ContentPage", "cms.ImprintPage", "cms.PrivacyPage"]
+    subpage_types = [
+        "cms.ContentPage",
+        "cms.ImprintPage",
+        "cms.PrivacyPage",
+        "cms.TiersPage",
+        "cms.SupportersPage",
+    ]
 
     class Meta:
         verbose_name = _("home page")
@@ -421,3 +427,70 @@ class PrivacyPage(LegalPage):
 
     class Meta:
         verbose_name = _("privacy notice")
+
+
+class TiersPage(Page):
+    """The tiers as cards, a free amount and a one-time gift, each linking to the (uncached) checkout.
+
+    Shows the same to everyone and carries no form, so its HTML can be cached; the cards come from
+    fundraising/public.py, cached and refreshed when a tier or a patronage changes.
+    """
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICH_TEXT_FEATURES)
+    body = StreamField(
+        BodyBlock(),
+        blank=True,
+        verbose_name=_("below the tiers"),
+        help_text=_("For example questions and answers."),
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+    max_count_per_parent = 1
+    show_in_menus_default = True
+    shows_patron_figures = True  # fundraising/signals.py refreshes the cached figures when it is published
+
+    class Meta:
+        verbose_name = _("tiers page")
+
+    def get_context(self, request, *args, **kwargs):
+        from fundraising import public
+
+        context = super().get_context(request, *args, **kwargs)
+        context["offer"] = public.tiers_offer()
+        context["supporters_page"] = _sibling(self, SupportersPage)
+        return context
+
+
+class SupportersPage(Page):
+    """The supporters wall: patrons who chose to be listed, by tier, with fediverse handles linked."""
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICH_TEXT_FEATURES)
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("below the wall"))
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+    max_count_per_parent = 1
+    shows_patron_figures = True
+
+    class Meta:
+        verbose_name = _("supporters page")
+
+    def get_context(self, request, *args, **kwargs):
+        from fundraising import public
+
+        context = super().get_context(request, *args, **kwargs)
+        context["wall"] = public.supporters_wall()
+        context["tiers_page"] = _sibling(self, TiersPage)
+        return context
+
+
+def _sibling(page: Page, model: type[Page]) -> Page | None:
+    """The live page of type `model` next to `page` (same parent, so same language), or None."""
+    return model.objects.live().public().sibling_of(page).first()

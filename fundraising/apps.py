@@ -7,6 +7,8 @@ class FundraisingConfig(AppConfig):
     verbose_name = _("Fundraising")
 
     def ready(self):
-        from . import handlers
+        from . import handlers, privacy, signals
 
-        handlers.subscribe_all()
+        handlers.subscribe_all()  # Stripe events -> services
+        signals.connect()  # public caches refreshed when figures change
+        privacy.connect_signals()  # a confirmed e-mail address claims a guest's patron record

@@ -18,6 +18,8 @@ first open day (``ledger.services.first_open_day``) with the original date in th
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import hashlib
 import hmac
@@ -52,6 +54,25 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Off while the demo seeder replays two years of events: no e-mails, no receipt PDFs queued.
+_side_effects = contextvars.ContextVar("fundraising_side_effects", default=True)
+
+
+@contextlib.contextmanager
+def side_effects_suppressed():
+    token = _side_effects.set(False)
+    try:
+        yield
+    finally:
+        _side_effects.reset(token)
+
+
+def _on_commit(callback) -> None:
+    """Queue a side effect (e-mail, task) for after commit, unless side effects are suppressed."""
+    if _side_effects.get():
+        transaction.on_commit(callback)
+
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -380,7 +401,7 @@ def checkout_complete(*, event: types.CheckoutCompleted) -> Patronage:
             status=CheckoutAttempt.Status.COMPLETED, finished_at=timezone.now()
         )
         if patron.user_id is None and patron.email:
-            transaction.on_commit(lambda: emails.send_claim_account(patron=patron))
+            _on_commit(lambda: emails.send_claim_account(patron=patron))
     return patronage
 
 
@@ -394,7 +415,7 @@ def checkout_fail(*, event: types.CheckoutFailed) -> None:
         Patronage.objects.filter(checkout_session_id=event.session_id, interval=Interval.ONCE).update(
             status=Patronage.Status.FAILED
         )
-        transaction.on_commit(checkout_failure_share_check)
+        _on_commit(checkout_failure_share_check)
 
 
 def checkout_failure_share_check() -> float:
@@ -599,7 +620,7 @@ def _payment_create(*, event, patron, patronage, vat_rate, vat, vat_eur, booking
             updates.update(payment_failed_at=None, perks_suspended_at=None)
         if updates:
             Patronage.objects.filter(pk=patronage.pk).update(**updates)
-        transaction.on_commit(lambda: _after_payment(payment.pk))
+        _on_commit(lambda: _after_payment(payment.pk))
     return payment
 
 
@@ -607,11 +628,9 @@ def _after_payment(payment_id: int) -> None:
     payment = Payment.objects.select_related("patron", "patronage").get(pk=payment_id)
     emails.send_thank_you(payment=payment)
     if payment.kind == Kind.DONATION and payment.patronage and payment.patronage.interval == Interval.ONCE:
-        try:
-            from .receipt_tasks import issue_single_receipt
-        except ImportError:
-            return
-        issue_single_receipt.delay(payment_id)
+        from .receipt_tasks import receipt_issue_single
+
+        receipt_issue_single.delay(payment_id)
 
 
 def payment_failure_record(*, event: types.PaymentFailed) -> Patronage | None:
@@ -633,7 +652,7 @@ def payment_failure_record(*, event: types.PaymentFailed) -> Patronage | None:
         payment_failed_at=event.event_created
     )
     fix_url = event.hosted_invoice_url or settings.SITE_URL.rstrip("/") + reverse("fundraising:my_support")
-    transaction.on_commit(lambda: emails.send_payment_failed(patronage=patronage, fix_url=fix_url))
+    _on_commit(lambda: emails.send_payment_failed(patronage=patronage, fix_url=fix_url))
     return patronage
 
 
@@ -694,7 +713,7 @@ def patronage_sync(*, event: types.SubscriptionChanged) -> Patronage:
             patronage.payment_failed_at = event.event_created
         if status == Patronage.Status.CANCELED and was != status:
             patronage.ended_at = event.canceled_at or event.event_created
-            transaction.on_commit(lambda: emails.send_subscription_ended(patronage=patronage))
+            _on_commit(lambda: emails.send_subscription_ended(patronage=patronage))
         patronage.save()
     return patronage
 
@@ -834,7 +853,7 @@ def dispute_record(*, event: types.DisputeChanged) -> Dispute:
             dispute.status, dispute.state_at = event.status, event.event_created
         dispute.save()
     if _created:
-        transaction.on_commit(
+        _on_commit(
             lambda: alert_finance(
                 subject="A payment is disputed",
                 message=f"Dispute {event.dispute_id} on payment {payment.number} "
@@ -847,7 +866,7 @@ def dispute_record(*, event: types.DisputeChanged) -> Dispute:
 
 def fraud_warning_record(*, event: types.FraudWarning) -> None:
     payment = Payment.objects.filter(stripe_charge_id=event.charge_id).first()
-    transaction.on_commit(
+    _on_commit(
         lambda: alert_finance(
             subject="Early fraud warning",
             message=f"Stripe warns of fraud ({event.fraud_type}) on charge {event.charge_id}"
@@ -877,7 +896,7 @@ def perks_suspend_overdue(*, now: datetime.datetime | None = None) -> int:
                 perks_suspended_at=now
             ):
                 count += 1
-                transaction.on_commit(lambda p=patronage: emails.send_perks_suspended(patronage=p))
+                _on_commit(lambda p=patronage: emails.send_perks_suspended(patronage=p))
     return count
 
 

@@ -9,3 +9,6 @@ from . import services
 def daily() -> None:
     """Perks suspended after the grace period; receipts and invoices purged once their retention ended."""
     services.daily_upkeep()
+
+
+from .receipt_tasks import *  # noqa

@@ -9,4 +9,5 @@ urlpatterns = [
     path("checkout/<slug:tier>/", checkout_views.tier_checkout, name="checkout"),
     path("thanks/", checkout_views.thanks, name="thanks"),
     path("", include("fundraising.account_urls")),
+    path("", include("fundraising.receipt_urls")),
 ]

@@ -2,6 +2,7 @@ from wagtail import hooks
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
+from . import receipt_admin  # noqa: F401  (registers the receipt screens)
 from .viewsets import PERMISSION_POLICIES, FundraisingViewSetGroup, TierViewSet
 
 for model, policy in PERMISSION_POLICIES.items():

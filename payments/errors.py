@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 class PaymentError(Exception):
     """Stripe (or the sandbox) refused or could not be reached. Safe to show ``user_message``."""
 
-    user_message = _("The payment service could not take your request just now. Please try again in a minute.")
+    user_message = _(
+        "The payment service could not take your request just now. Please try again in a minute."
+    )
 
 
 class PaymentServiceUnavailable(PaymentError):

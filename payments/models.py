@@ -39,7 +39,9 @@ class WebhookEvent(models.Model):
         verbose_name_plural = _("Stripe events")
         ordering = ["-created"]
         indexes = [
-            models.Index(fields=["received_at"], name="payments_unprocessed_idx", condition=models.Q(processed_at=None))
+            models.Index(
+                fields=["received_at"], name="payments_unprocessed_idx", condition=models.Q(processed_at=None)
+            )
         ]
 
     def __str__(self):
@@ -66,3 +68,27 @@ class StripeRequest(models.Model):
 
     def __str__(self):
         return f"{self.operation} {self.idempotency_key}"
+
+
+class SandboxObject(models.Model):
+    """One object of the local sandbox that stands in for Stripe (payments.sandbox), as Stripe's JSON.
+
+    Keyed by a Stripe-like id (cus_, cs_, sub_, in_, inpay_, pi_, ch_, txn_, re_, dp_, po_, evt_ ...),
+    so the sandbox survives restarts and works across processes. ``private`` holds what Stripe would
+    never show (the test card number, portal tokens); ``data`` is exactly what the API would return.
+    Never used when payments go to Stripe.
+    """
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=60, db_index=True, help_text="Stripe's object type, e.g. invoice")
+    data = models.JSONField()
+    private = models.JSONField(default=dict, blank=True)
+    stored = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sandbox object")
+        verbose_name_plural = _("sandbox objects")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.stripe_id

@@ -38,6 +38,15 @@ def subscribe(event_class: type, handler: Handler) -> None:
         _handlers[event_class].append(handler)
 
 
+def events_dispatch(meanings) -> None:
+    """Hand each normalised event to the handlers subscribed for its class (in the caller's transaction).
+
+    Event processing calls it; so does the demo seeder, so demo data goes through the same services."""
+    for meaning in meanings:
+        for handler in _handlers.get(type(meaning), []):
+            handler(meaning)
+
+
 def webhook_receive(*, payload: bytes, signature_header: str) -> tuple[WebhookEvent, bool]:
     """Verify and store one webhook delivery; queue its processing once stored. Returns (event, new).
 
@@ -96,9 +105,7 @@ def event_process(*, event_id: int, gateway=None) -> bool:
             locked = WebhookEvent.objects.select_for_update().get(pk=event_id)
             if locked.processed_at is not None:
                 return False
-            for meaning in meanings:
-                for handler in _handlers.get(type(meaning), []):
-                    handler(meaning)
+            events_dispatch(meanings)
             locked.processed_at = timezone.now()
             locked.attempts += 1
             locked.last_error = ""

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,4 +6,7 @@ app_name = "payments"
 
 urlpatterns = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    path(
+        "sandbox/", include("payments.sandbox_urls")
+    ),  # the local Stripe stand-in: 404 unless the sandbox is on
 ]

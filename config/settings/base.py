@@ -187,7 +187,10 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 PRIVATE_MEDIA_ROOT = env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -232,11 +235,18 @@ CELERY_BEAT_SCHEDULE = {
     # The safety net for webhook events whose task was lost (Redis down, a worker killed).
     "payments-sweep-events": {"task": "payments.tasks.sweep_events", "schedule": 60 * 5},
     # Stripe's own list of events: heals a longer outage of the webhook endpoint.
-    "payments-reconcile-events": {"task": "payments.tasks.reconcile_events", "schedule": 60 * 60 * 24, "kwargs": {"days": 3}},
+    "payments-reconcile-events": {
+        "task": "payments.tasks.reconcile_events",
+        "schedule": 60 * 60 * 24,
+        "kwargs": {"days": 3},
+    },
     # Perks suspended after the grace period, receipts purged after their retention, erased data.
     "fundraising-daily": {"task": "fundraising.tasks.daily", "schedule": 60 * 60 * 24},
     # In January: every donor's annual collective receipt for the year before (idempotent per year).
-    "fundraising-annual-receipts": {"task": "fundraising.tasks.annual_receipts_if_due", "schedule": 60 * 60 * 24},
+    "fundraising-annual-receipts": {
+        "task": "fundraising.tasks.annual_receipts_if_due",
+        "schedule": 60 * 60 * 24,
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
@@ -269,7 +279,9 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "frame-src": [SELF],
         "frame-ancestors": [SELF],  # only Wagtail's preview frames our pages
-        "form-action": [SELF],
+        # Forms that redirect to Stripe's hosted Checkout and Billing Portal (browsers apply form-action
+        # to the redirect after a POST).
+        "form-action": [SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
         "base-uri": [SELF],
         "object-src": [NONE],
     }

@@ -27,7 +27,7 @@ def test_seeding_twice_gives_the_same_pages():
     run_seed()
 
     assert sorted(Page.objects.values_list("url_path", "locale__language_code", "live")) == first
-    assert len(first) == 11  # root + 5 pages in each of two languages
+    assert len(first) == 15  # root + 7 pages in each of two languages
 
 
 def test_seeding_replaces_wagtails_welcome_page_with_the_home_page():

@@ -3,7 +3,7 @@
 import pytest
 from wagtail.models import Page
 
-from cms.models import ContentPage, HomePage, ImprintPage, PrivacyPage
+from cms.models import ContentPage, HomePage, ImprintPage, PrivacyPage, SupportersPage, TiersPage
 from tests.factories.cms import ImprintPageFactory, PrivacyPageFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +15,14 @@ def test_home_page_can_be_created_only_at_the_root(root, home, about):
     assert not HomePage.can_create_at(about)
 
 
-def test_home_page_allows_content_imprint_and_privacy_pages_below_it():
-    assert set(HomePage.allowed_subpage_models()) == {ContentPage, ImprintPage, PrivacyPage}
+def test_home_page_allows_content_imprint_privacy_tiers_and_supporters_pages_below_it():
+    assert set(HomePage.allowed_subpage_models()) == {
+        ContentPage,
+        ImprintPage,
+        PrivacyPage,
+        TiersPage,
+        SupportersPage,
+    }
 
 
 def test_content_page_lives_under_a_home_page_or_another_content_page(root, home, about):

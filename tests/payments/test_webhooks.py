@@ -423,7 +423,9 @@ def test_events_arriving_while_redis_is_down_are_processed_once_it_is_back(clien
     assert response.status_code == 200  # stored and answered: Stripe does not need to resend
     assert WebhookEvent.objects.unprocessed().count() == 1
     assert Transaction.objects.count() == 0
-    monkeypatch.setattr(tasks.process_event, "delay", working_delay)  # Redis is back; the sweep finds the event
+    monkeypatch.setattr(
+        tasks.process_event, "delay", working_delay
+    )  # Redis is back; the sweep finds the event
     assert events_sweep(older_than=datetime.timedelta(0)) == 1
     assert events_sweep(older_than=datetime.timedelta(0)) == 0
     assert Transaction.objects.filter(idempotency_key=f"stripe:charge:{settlement.charge_id}").count() == 1

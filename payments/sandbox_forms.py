@@ -1,0 +1,140 @@
+"""Forms of the sandbox's local Checkout, hosted invoice page and Billing Portal: a card, an address."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .sandbox import card_digits
+from .types import Address
+
+COUNTRIES = [
+    ("DE", _("Germany")),
+    ("AT", _("Austria")),
+    ("CH", _("Switzerland")),
+    ("BE", _("Belgium")),
+    ("DK", _("Denmark")),
+    ("ES", _("Spain")),
+    ("FI", _("Finland")),
+    ("FR", _("France")),
+    ("GB", _("United Kingdom")),
+    ("IE", _("Ireland")),
+    ("IT", _("Italy")),
+    ("LU", _("Luxembourg")),
+    ("NL", _("Netherlands")),
+    ("NO", _("Norway")),
+    ("PL", _("Poland")),
+    ("PT", _("Portugal")),
+    ("SE", _("Sweden")),
+    ("CZ", _("Czechia")),
+    ("CA", _("Canada")),
+    ("US", _("United States")),
+]
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+class CardForm(forms.Form):
+    """A card as Stripe's card element takes it. ``ask_email`` when the session does not know it yet."""
+
+    email = forms.EmailField(label=_("Email"), required=False)
+    card_number = forms.CharField(
+        label=_("Card number"),
+        max_length=23,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "cc-number", "inputmode": "numeric", "placeholder": "1234 1234 1234 1234"}
+        ),
+    )
+    expiry = forms.CharField(
+        label=_("Expiry date"),
+        max_length=7,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "cc-exp", "inputmode": "numeric", "placeholder": _("MM / YY")}
+        ),
+    )
+    cvc = forms.CharField(
+        label=_("Security code (CVC)"),
+        max_length=4,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "placeholder": "CVC"}
+        ),
+    )
+    name = forms.CharField(
+        label=_("Name on card"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "cc-name"})
+    )
+
+    def __init__(self, *args, ask_email: bool = False, name_label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_email:
+            self.fields["email"].required = True
+            self.fields["email"].widget.attrs["autocomplete"] = "email"
+        else:
+            del self.fields["email"]
+        if name_label:
+            self.fields["name"].label = name_label
+
+    def clean_card_number(self) -> str:
+        digits = card_digits(self.cleaned_data["card_number"])
+        if not 13 <= len(digits) <= 19 or not _luhn_valid(digits):
+            raise forms.ValidationError(_("Your card number is invalid."))
+        return digits
+
+    def clean_expiry(self) -> tuple[int, int]:
+        text = self.cleaned_data["expiry"].replace(" ", "")
+        month, _slash, year = text.partition("/")
+        if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) in (2, 4)):
+            raise forms.ValidationError(_("Your card's expiration date is incomplete."))
+        year_full = int(year) + (2000 if len(year) == 2 else 0)
+        today = datetime.date.today()
+        if (year_full, int(month)) < (today.year, today.month):
+            raise forms.ValidationError(_("Your card's expiration date is in the past."))
+        return int(month), year_full
+
+    def clean_cvc(self) -> str:
+        cvc = self.cleaned_data["cvc"].strip()
+        if not (cvc.isdigit() and len(cvc) in (3, 4)):
+            raise forms.ValidationError(_("Your card's security code is incomplete."))
+        return cvc
+
+
+class AddressForm(forms.Form):
+    """The billing address Checkout asks for with billing_address_collection=required."""
+
+    line1 = forms.CharField(
+        label=_("Address line 1"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
+    )
+    line2 = forms.CharField(
+        label=_("Address line 2"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"), max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+    )
+    city = forms.CharField(
+        label=_("City"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
+    )
+    country = forms.ChoiceField(label=_("Country or region"), choices=COUNTRIES, initial="DE")
+
+    def address(self) -> Address:
+        data = self.cleaned_data
+        return Address(
+            line1=data["line1"].strip(),
+            line2=data.get("line2", "").strip(),
+            postal_code=data["postal_code"].strip(),
+            city=data["city"].strip(),
+            country=data["country"],
+        )
