@@ -27,6 +27,7 @@ class TierViewSet(SnippetViewSet):
 
 
 class PatronViewSet(ModelViewSet):
+    url_prefix = "fundraising/patrons"
     model = Patron
     icon = "user"
     menu_label = _("Patrons")
@@ -69,6 +70,7 @@ class PatronageFilterSet(WagtailFilterSet):
 
 
 class PatronageViewSet(ModelViewSet):
+    url_prefix = "fundraising/patronages"
     model = Patronage
     icon = "group"
     menu_label = _("Patronages")
@@ -110,6 +112,7 @@ class PaymentFilterSet(WagtailFilterSet):
 
 
 class PaymentViewSet(ModelViewSet):
+    url_prefix = "fundraising/payments"
     model = Payment
     icon = "doc-full"
     menu_label = _("Payments")
@@ -148,6 +151,7 @@ class PaymentViewSet(ModelViewSet):
 
 
 class CheckoutAttemptViewSet(ModelViewSet):
+    url_prefix = "fundraising/checkout-attempts"
     model = CheckoutAttempt
     icon = "redirect"
     menu_label = _("Checkout attempts")

@@ -26,6 +26,19 @@ FINANCE_PAGES = [
     "/admin/ledger/closing-balances/",
     "/admin/failed-jobs/",
     "/admin/failed-jobs/inspect/{failed_task}/",
+    # Patrons: donors' personal data
+    "/admin/fundraising/patrons/",
+    "/admin/fundraising/patrons/inspect/{patron}/",
+    "/admin/fundraising/patrons/?export=csv",
+    "/admin/fundraising/patronages/",
+    "/admin/fundraising/patronages/inspect/{patronage}/",
+    "/admin/fundraising/payments/",
+    "/admin/fundraising/payments/inspect/{payment}/",
+    "/admin/fundraising/checkout-attempts/",
+    "/admin/fundraising/receipts/",
+    "/admin/fundraising/receipt-runs/",
+    "/admin/payments/events/",
+    "/admin/payments/events/inspect/{webhook_event}/",
 ]
 
 
@@ -42,7 +55,21 @@ def finance_objects(db):
     failed = FailedTask.objects.create(
         task_name="grants.tasks.salary_import", task_id="t-1", exception_class="ValueError", message="bad row"
     )
+    from django.utils import timezone
+
+    from payments.models import WebhookEvent
+    from tests.factories.fundraising import PaymentFactory
+
+    payment = PaymentFactory()
+    event = WebhookEvent.objects.create(
+        stripe_id="evt_access_1", type="invoice.paid", created=timezone.now(), payload={"id": "evt_access_1"}
+    )
     return {
+        "patron": payment.patron_id,
+        "patronage": payment.patronage_id,
+        "payment": payment.pk,
+        "payment_number": payment.number,
+        "webhook_event": event.pk,
         "transaction": transaction.pk,
         "posting": transaction.postings.first().pk,
         "account": Account.objects.get(code="expense-salaries").pk,
