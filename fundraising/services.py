@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins, send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -264,7 +265,7 @@ def _attempt(metadata: dict) -> CheckoutAttempt | None:
         return (
             CheckoutAttempt.objects.filter(pk=value).select_related("tier", "user").first() if value else None
         )
-    except (ValueError, Exception):  # not a UUID
+    except (ValueError, ValidationError):  # not a UUID: metadata set elsewhere (the Dashboard, another app)
         return None
 
 
@@ -676,7 +677,9 @@ def patronage_sync(*, event: types.SubscriptionChanged) -> Patronage:
         )
     with transaction.atomic():
         patronage = (
-            Patronage.objects.select_for_update().select_related("patron", "tier").get(pk=patronage.pk)
+            Patronage.objects.select_for_update(of=("self",))
+            .select_related("patron", "tier")
+            .get(pk=patronage.pk)
         )
         if patronage.status == Patronage.Status.CANCELED:
             return patronage  # an ended subscription never comes back at Stripe
@@ -752,7 +755,9 @@ def refund_record(*, event: types.RefundIssued) -> Refund:
     payment = _payment_for_charge(event.charge_id)
     booking_date, late_note = _booking_date(event.created)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("patronage").get(pk=payment.pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",)).select_related("patronage").get(pk=payment.pk)
+        )
         refund = Refund.objects.create(
             stripe_refund_id=event.refund_id,
             payment=payment,

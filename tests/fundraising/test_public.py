@@ -276,7 +276,7 @@ def test_badges_are_cached_on_the_server(client, patronages):
 def test_badge_speaks_german_on_request(client):
     PatronageFactory.create_batch(2, amount=Decimal("1000.00"))
 
-    assert svg_title(client.get("/badges/monthly.svg?lang=de")) == "monthly: 2.000\xa0€"
+    assert svg_title(client.get("/badges/monthly.svg?lang=de")) == "monatlich: 2.000\xa0€"
 
 
 def test_badge_text_is_escaped_and_its_width_grows_with_the_text():

@@ -514,3 +514,11 @@ def test_two_events_for_one_charge_processed_concurrently_post_once(fake_stripe)
     assert Payment.objects.count() == 1
     assert Transaction.objects.count() == 1
     assert WebhookEvent.objects.unprocessed().count() == 0
+
+
+@pytest.mark.django_db
+def test_metadata_set_elsewhere_does_not_break_processing(client, fake_stripe):
+    inv, _ = _paid_invoice(fake_stripe, metadata={"checkout_attempt": "not-a-uuid", "kind": "nonsense"})
+    s.post_event(client, s.event("invoice.paid", inv))
+    assert WebhookEvent.objects.unprocessed().count() == 0
+    assert Payment.objects.get().kind == "donation"
