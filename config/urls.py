@@ -21,6 +21,7 @@ machine_patterns = [
     path("", include("jobs.urls")),
     path("", include("payments.urls")),
     path("", include("fundraising.machine_urls")),
+    path("", include("perks.machine_urls")),
 ]
 
 urlpatterns = [
@@ -40,6 +41,7 @@ if settings.DEBUG:
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("support/perks/", include("perks.urls")),
     path("support/", include("fundraising.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,

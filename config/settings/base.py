@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "ledger",
     "payments",
     "fundraising",
+    "perks",
     "sponsors",
     "grants",
     "reports",
@@ -242,6 +243,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Perks suspended after the grace period, receipts purged after their retention, erased data.
     "fundraising-daily": {"task": "fundraising.tasks.daily", "schedule": 60 * 60 * 24},
+    # Perks follow the money: grace periods end without an event.
+    "perks-sync-entitlements": {"task": "perks.tasks.sync_entitlements", "schedule": 60 * 60},
     # In January: every donor's annual collective receipt for the year before (idempotent per year).
     "fundraising-annual-receipts": {
         "task": "fundraising.tasks.annual_receipts_if_due",
@@ -319,6 +322,9 @@ PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
 PATRON_GRACE_DAYS = env.int("PATRON_GRACE_DAYS", default=14)  # perks kept this long after a failed payment
 PATRON_MIN_AMOUNT = Decimal(env("PATRON_MIN_AMOUNT", default="2.00"))  # free amounts, EUR or USD
 PATRON_MAX_AMOUNT = Decimal(env("PATRON_MAX_AMOUNT", default="10000.00"))
+# What happens to an approved custom emoji when its patron's perk ends: "keep" it in the next emoji pack
+# (default) or "omit" it.
+PERKS_EMOJI_ON_END = env("PERKS_EMOJI_ON_END", default="keep")
 # Card-testing defences on checkout creation (counts per hour).
 CHECKOUT_LIMIT_PER_IP = env.int("CHECKOUT_LIMIT_PER_IP", default=5)
 CHECKOUT_LIMIT_PER_SESSION = env.int("CHECKOUT_LIMIT_PER_SESSION", default=5)
