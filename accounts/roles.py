@@ -92,6 +92,12 @@ ROLES: tuple[Role, ...] = (
             "fundraising.view_receiptbatch",
             "fundraising.add_receiptbatch",
             "payments.view_webhookevent",
+            # Perks: the catalogue and who holds which perk
+            "perks.add_perk",
+            "perks.change_perk",
+            "perks.view_perk",
+            "perks.view_entitlement",
+            "perks.change_entitlement",
         ),
         collection_permissions={"wagtaildocs": ("add_document", "change_document", "choose_document")},
     ),

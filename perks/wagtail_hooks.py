@@ -2,8 +2,12 @@
 fulfilment checklist of manual perks, and the emoji moderation queue (perks/emoji_admin.py)."""
 
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
+
+from .viewsets import PERMISSION_POLICIES, EntitlementViewSet
 
 
 class PerkViewSet(SnippetViewSet):
@@ -17,6 +21,15 @@ class PerkViewSet(SnippetViewSet):
 
 
 register_snippet(PerkViewSet)
+
+for model, policy in PERMISSION_POLICIES.items():
+    register_permission_policy(model, policy, exact_class=True)
+
+
+@hooks.register("register_admin_viewset")
+def register_entitlements():
+    return EntitlementViewSet(name="perks_entitlement")
+
 
 try:  # the moderation queue, once its module exists
     from . import emoji_admin  # noqa: F401
