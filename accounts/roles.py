@@ -55,6 +55,9 @@ ROLES: tuple[Role, ...] = (
             "cms.change_organisationsettings",
             "cms.change_navigationsettings",
             "cms.change_footersettings",
+            # Moderating patrons' custom emoji (the queue shows pseudonymous ids only)
+            "perks.view_emoji",
+            "perks.change_emoji",
         ),
         page_permissions=PAGE_PERMISSIONS,
         collection_permissions=COLLECTION_PERMISSIONS,
@@ -98,6 +101,8 @@ ROLES: tuple[Role, ...] = (
             "perks.view_perk",
             "perks.view_entitlement",
             "perks.change_entitlement",
+            "perks.view_emoji",
+            "perks.change_emoji",
         ),
         collection_permissions={"wagtaildocs": ("add_document", "change_document", "choose_document")},
     ),

@@ -1,5 +1,5 @@
-"""Demo content for the public site: home, about, transparency, support (tiers), supporters, imprint and
-privacy in English and German.
+"""Demo content for the public site: home, about, transparency, support (tiers), supporters, imprint,
+privacy, the updates (one public post and two for patrons) and the emoji gallery in English and German.
 
 `seed()` is idempotent and deterministic: it creates what is missing and leaves existing pages alone,
 so running it twice gives the same tree. Organisation settings are (re)set to the demo values.
@@ -20,11 +20,14 @@ from wagtail.rich_text import RichText
 
 from .models import (
     ContentPage,
+    EmojiGalleryPage,
     FooterLink,
     HomePage,
     ImprintPage,
     NavigationSettings,
     OrganisationSettings,
+    PatronUpdateIndexPage,
+    PatronUpdatePage,
     PrivacyPage,
     SupportersPage,
     TiersPage,
@@ -187,7 +190,7 @@ class DemoPage:
     slug: str
     show_in_menus: bool
     content: dict[str, dict]  # language -> field values (title, slug, …)
-    body: Callable[[str, dict[str, Page]], list]  # (language, English pages by slug) -> stream
+    body: Callable[[str, dict[str, Page]], list] | None  # (language, English pages by slug) -> stream
 
 
 def transparency_body(language: str, pages: dict[str, Page]) -> list:
@@ -460,6 +463,171 @@ def supporters_body(language: str, pages: dict[str, Page]) -> list:
     ]
 
 
+def gallery_body(language: str, pages: dict[str, Page]) -> list:
+    if language == "de":
+        return [
+            paragraph(
+                "<p>Ein eigenes Emoji gehört zu den Stufen mit Dankeschön. Nach dem Hochladen sehen wir es uns "
+                "an, bevor es hier und auf dem Server erscheint.</p>"
+            ),
+            call_to_action(
+                "Ihr eigenes Emoji",
+                "Wählen Sie eine Stufe mit Dankeschön.",
+                "Zu den Stufen",
+                pages["support-us"],
+            ),
+        ]
+    return [
+        paragraph(
+            "<p>A custom emoji comes with the perk tiers. After you upload it, we take a look before it "
+            "appears here and on the server.</p>"
+        ),
+        call_to_action(
+            "Your own emoji",
+            "Choose a tier with perks.",
+            "See the tiers",
+            pages["support-us"],
+        ),
+    ]
+
+
+@dataclass
+class DemoUpdate:
+    slug: str
+    date: datetime.date
+    patrons_only: bool
+    content: dict[str, dict]  # language -> title, slug, teaser
+    body: dict[str, list]  # language -> stream
+
+
+DEMO_UPDATES = [
+    DemoUpdate(
+        slug="faster-timelines",
+        date=datetime.date(2026, 9, 18),
+        patrons_only=False,
+        content={
+            "en": {
+                "title": "Faster timelines on small servers",
+                "teaser": "The release we funded this summer makes home timelines load twice as fast.",
+            },
+            "de": {
+                "title": "Schnellere Zeitleisten auf kleinen Servern",
+                "slug": "schnellere-zeitleisten",
+                "teaser": "Die Version, die wir diesen Sommer bezahlt haben, lädt Zeitleisten doppelt so schnell.",
+            },
+        },
+        body={
+            "en": [
+                paragraph(
+                    "<p>Small servers with one or two volunteers were slowest: their database did work that "
+                    "large servers hand to caches. Two developers we pay rewrote the query behind the home "
+                    "timeline. On a server with 500 people it now loads in half the time.</p>"
+                ),
+                heading("What you can do"),
+                paragraph("<p>Update your server to the new release. Nothing else needs to change.</p>"),
+            ],
+            "de": [
+                paragraph(
+                    "<p>Kleine Server mit ein oder zwei Ehrenamtlichen waren am langsamsten: Ihre Datenbank "
+                    "erledigte Arbeit, die große Server an Caches abgeben. Zwei Entwickler:innen, die wir "
+                    "bezahlen, haben die Abfrage hinter der Startseite neu geschrieben. Auf einem Server mit "
+                    "500 Menschen lädt sie jetzt in der halben Zeit.</p>"
+                ),
+                heading("Was Sie tun können"),
+                paragraph(
+                    "<p>Aktualisieren Sie Ihren Server auf die neue Version. Mehr ist nicht nötig.</p>"
+                ),
+            ],
+        },
+    ),
+    DemoUpdate(
+        slug="winter-roadmap",
+        date=datetime.date(2026, 10, 14),
+        patrons_only=True,
+        content={
+            "en": {
+                "title": "Roadmap for the winter: moderation tools first",
+                "teaser": "What we build from November to February, and why moderation comes first.",
+            },
+            "de": {
+                "title": "Fahrplan für den Winter: zuerst die Moderation",
+                "slug": "fahrplan-winter",
+                "teaser": "Was wir von November bis Februar bauen, und warum die Moderation zuerst kommt.",
+            },
+        },
+        body={
+            "en": [
+                paragraph(
+                    "<p>Moderators asked for one thing above all: to see reports from several servers in one "
+                    "place. We start there in November, with a shared report queue that servers can opt "
+                    "into.</p>"
+                ),
+                heading("Then"),
+                paragraph(
+                    "<ul><li>December: filters that a server can share with its neighbours</li><li>January: "
+                    "accessible image descriptions suggested at upload</li><li>February: the security audit's "
+                    "findings fixed and published</li></ul>"
+                ),
+            ],
+            "de": [
+                paragraph(
+                    "<p>Moderator:innen wünschten sich vor allem eines: Meldungen mehrerer Server an einem Ort "
+                    "zu sehen. Damit beginnen wir im November, mit einer gemeinsamen Meldeliste, der sich "
+                    "Server anschließen können.</p>"
+                ),
+                heading("Danach"),
+                paragraph(
+                    "<ul><li>Dezember: Filter, die ein Server mit seinen Nachbarn teilen kann</li><li>Januar: "
+                    "barrierefreie Bildbeschreibungen, beim Hochladen vorgeschlagen</li><li>Februar: die "
+                    "Ergebnisse der Sicherheitsprüfung behoben und veröffentlicht</li></ul>"
+                ),
+            ],
+        },
+    ),
+    DemoUpdate(
+        slug="security-audit",
+        date=datetime.date(2026, 10, 30),
+        patrons_only=True,
+        content={
+            "en": {
+                "title": "Behind the scenes: the security audit",
+                "teaser": "An outside firm read our code for three weeks. A first look at what they found.",
+            },
+            "de": {
+                "title": "Hinter den Kulissen: die Sicherheitsprüfung",
+                "slug": "sicherheitspruefung",
+                "teaser": "Eine externe Firma hat drei Wochen lang unseren Code gelesen. Ein erster Blick auf "
+                "die Ergebnisse.",
+            },
+        },
+        body={
+            "en": [
+                paragraph(
+                    "<p>The auditors found no critical issue and two of medium severity, both in how media "
+                    "uploads are checked. Fixes are written and under review; the full report follows once "
+                    "servers have had time to update.</p>"
+                ),
+                quote(
+                    "A careful codebase: the findings are the kind every project of this size has.",
+                    "The audit team",
+                ),
+            ],
+            "de": [
+                paragraph(
+                    "<p>Die Prüfer:innen fanden kein kritisches Problem und zwei mittlere, beide bei der "
+                    "Prüfung hochgeladener Medien. Die Korrekturen sind geschrieben und in Prüfung; den "
+                    "ganzen Bericht veröffentlichen wir, sobald die Server Zeit zum Aktualisieren hatten.</p>"
+                ),
+                quote(
+                    "Eine sorgfältige Codebasis: Solche Befunde hat jedes Projekt dieser Größe.",
+                    "Das Prüfungsteam",
+                ),
+            ],
+        },
+    ),
+]
+
+
 DEMO_PAGES = [
     DemoPage(
         model=ContentPage,
@@ -546,6 +714,53 @@ DEMO_PAGES = [
         body=supporters_body,
     ),
     DemoPage(
+        model=PatronUpdateIndexPage,
+        slug="updates",
+        show_in_menus=True,
+        content={
+            "en": {
+                "title": "Updates",
+                "intro": (
+                    "<p>What we are working on, and what comes next. Some posts are for patrons: everyone reads "
+                    "the summary, patrons with the updates perk read the whole post.</p>"
+                ),
+            },
+            "de": {
+                "title": "Neuigkeiten",
+                "slug": "neuigkeiten",
+                "intro": (
+                    "<p>Woran wir arbeiten und was als Nächstes kommt. Manche Beiträge sind für "
+                    "Unterstützer:innen: Die Zusammenfassung lesen alle, den ganzen Beitrag lesen "
+                    "Unterstützer:innen mit dem Dankeschön „Entwicklungs-Updates“.</p>"
+                ),
+            },
+        },
+        body=None,
+    ),
+    DemoPage(
+        model=EmojiGalleryPage,
+        slug="emoji",
+        show_in_menus=False,
+        content={
+            "en": {
+                "title": "Custom emoji",
+                "intro": (
+                    "<p>Patrons add their own emoji to our flagship server. These are the ones we approved; "
+                    "patrons who chose to be named are credited.</p>"
+                ),
+            },
+            "de": {
+                "title": "Eigene Emoji",
+                "slug": "emoji",
+                "intro": (
+                    "<p>Unterstützer:innen bringen eigene Emoji auf unseren Server. Das sind die, die wir "
+                    "freigegeben haben; wer genannt werden möchte, steht darunter.</p>"
+                ),
+            },
+        },
+        body=gallery_body,
+    ),
+    DemoPage(
         model=ImprintPage,
         slug="imprint",
         show_in_menus=False,
@@ -589,8 +804,11 @@ def seed(
             code = language.language_code
             _fill_body(home.get_translation(language), home_body(code, pages["about-us"]), log)
             for demo_page in DEMO_PAGES:
-                translation = pages[demo_page.slug].get_translation(language)
-                _fill_body(translation, demo_page.body(code, pages), log)
+                if demo_page.body is not None:
+                    translation = pages[demo_page.slug].get_translation(language)
+                    _fill_body(translation, demo_page.body(code, pages), log)
+
+        _updates(pages["updates"], english, german, log)
 
         _organisation_settings(site, log)
         _navigation_settings(site, pages["transparency"], log)
@@ -624,6 +842,22 @@ def _english_home_and_site(english: Locale, log) -> tuple[HomePage, Site]:
         welcome.delete()
         log("cms: deleted Wagtail's welcome page")
     return home, site
+
+
+def _updates(index: Page, english: Locale, german: Locale, log) -> None:
+    """The demo updates under the index in both languages; bodies only where a post has none yet."""
+    for update in DEMO_UPDATES:
+        page = index.get_children().filter(slug=update.slug).first()
+        if page is None:
+            page = PatronUpdatePage(
+                slug=update.slug, date=update.date, patrons_only=update.patrons_only, **update.content["en"]
+            )
+            index.add_child(instance=page)
+            _publish(page)
+            log(f"cms: created the update {page.title!r}")
+        _translation(page, german, update.content["de"], log)
+        for language in (english, german):
+            _fill_body(page.get_translation(language), update.body[language.language_code], log)
 
 
 def _english_page(home: HomePage, demo_page: DemoPage, log) -> Page:

@@ -3,8 +3,11 @@
 from babel import Locale as BabelLocale
 from babel import UnknownLocaleError
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
@@ -366,6 +369,8 @@ class HomePage(Page):
         "cms.PrivacyPage",
         "cms.TiersPage",
         "cms.SupportersPage",
+        "cms.PatronUpdateIndexPage",
+        "cms.EmojiGalleryPage",
     ]
 
     class Meta:
@@ -489,6 +494,179 @@ class SupportersPage(Page):
         context["wall"] = public.supporters_wall()
         context["tiers_page"] = _sibling(self, TiersPage)
         return context
+
+
+class PatronUpdateIndexPage(Page):
+    """Development updates and roadmap posts, newest first. The same for everyone: bodies are never listed."""
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICH_TEXT_FEATURES)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    search_fields = [*Page.search_fields, index.SearchField("intro")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.PatronUpdatePage"]
+    max_count_per_parent = 1
+    show_in_menus_default = True
+    updates_per_page = 20
+
+    class Meta:
+        verbose_name = _("updates index")
+
+    def updates(self):
+        return (
+            PatronUpdatePage.objects.child_of(self).live().public().order_by("-date", "-first_published_at")
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["updates"] = Paginator(self.updates(), self.updates_per_page).get_page(
+            request.GET.get("page")
+        )
+        return context
+
+
+class PatronUpdatePage(Page):
+    """A development update or roadmap post. With “patrons only” on, the body is for patrons with the updates
+    perk: everyone else sees the title, date, teaser and the tiers that unlock it.
+
+    The body of a protected post never leaves the server for anyone else: it is left out of the HTML, of the
+    search index (``searchable_body``) and of the meta description (the teaser stands in), and the response
+    is ``Cache-Control: private`` because it differs per visitor. Staff see it in the admin's preview.
+    """
+
+    date = models.DateField(_("date"), default=timezone.localdate)
+    teaser = models.TextField(
+        _("teaser"),
+        max_length=500,
+        help_text=_("One or two sentences everyone may read, in listings, feeds and search results."),
+    )
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("body"))
+    patrons_only = models.BooleanField(
+        _("patrons only"),
+        default=True,
+        help_text=_("Only patrons with the updates perk may read the body. Untick to make the post public."),
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldRowPanel([FieldPanel("date"), FieldPanel("patrons_only")]),
+        FieldPanel("teaser"),
+        FieldPanel("body"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("teaser"),
+        index.SearchField("searchable_body"),
+        index.FilterField("date"),
+    ]
+
+    parent_page_types = ["cms.PatronUpdateIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("update")
+        verbose_name_plural = _("updates")
+
+    def searchable_body(self) -> str:
+        """The body's text for the search index: empty for a post only patrons may read."""
+        if self.patrons_only or not self.body:
+            return ""
+        return " ".join(str(text) for text in self.body.stream_block.get_searchable_content(self.body))
+
+    def readable_by(self, request) -> bool:
+        """Whether this request may see the body: a public post, a staff preview, or a patron with the perk."""
+        from perks.services import has_perk
+
+        if not self.patrons_only or getattr(request, "is_preview", False):
+            return True
+        return has_perk(user=request.user, kind="updates")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["can_read"] = self.readable_by(request)
+        if not context["can_read"]:
+            context["unlocking_tiers"] = updates_tiers()
+            context["tiers_page"] = TiersPage.objects.live().public().filter(locale=self.locale).first()
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        if self.patrons_only:
+            # Patrons and everyone else get different HTML from the same URL: no shared cache may keep it.
+            patch_cache_control(response, private=True, no_cache=True)
+            patch_vary_headers(response, ["Cookie"])
+        return response
+
+
+def updates_tiers() -> list:
+    """The offered tiers whose perks include patron-only updates, cheapest first."""
+    from fundraising.models import Tier
+
+    return list(
+        Tier.objects.offered()
+        .filter(perk_links__perk__kind="updates", perk_links__perk__active=True)
+        .distinct()
+        .order_by("sort_order", "monthly_amount", "pk")
+    )
+
+
+class EmojiGalleryPage(Page):
+    """Approved custom emoji, each with its :shortcode: and the patron's name or handle if they chose to
+    be named (the same choice as for the supporters wall)."""
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICH_TEXT_FEATURES)
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("below the gallery"))
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+    max_count_per_parent = 1
+
+    class Meta:
+        verbose_name = _("emoji gallery")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["emoji"] = gallery_emoji()
+        context["tiers_page"] = _sibling(self, TiersPage)
+        return context
+
+
+def gallery_emoji() -> list:
+    """Approved emoji by shortcode, each with ``credit`` (the patron's public label or "") and
+    ``credit_url`` (their fediverse profile for a handle). One query."""
+    from django.db.models.functions import Lower
+
+    from fundraising.models import Patron
+    from perks.models import Emoji
+
+    emoji = list(
+        Emoji.objects.filter(status=Emoji.Status.APPROVED)
+        .select_related("patron")
+        .only(
+            "shortcode",
+            "image",
+            "width",
+            "height",
+            "patron__listing",
+            "patron__public_name",
+            "patron__name",
+            "patron__fediverse_handle",
+            "patron__erased_at",
+        )
+        .order_by(Lower("shortcode"), "pk")
+    )
+    for item in emoji:
+        patron = item.patron
+        named = patron.listing != Patron.Listing.ANONYMOUS and patron.erased_at is None
+        item.credit = patron.public_label if named else ""
+        item.credit_url = (
+            patron.fediverse_url if named and patron.listing == Patron.Listing.HANDLE and item.credit else ""
+        )
+    return emoji
 
 
 def _sibling(page: Page, model: type[Page]) -> Page | None:

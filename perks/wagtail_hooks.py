@@ -31,7 +31,4 @@ def register_entitlements():
     return EntitlementViewSet(name="perks_entitlement")
 
 
-try:  # the moderation queue, once its module exists
-    from . import emoji_admin  # noqa: F401
-except ImportError:
-    pass
+from . import emoji_admin  # noqa: E402, F401  (registers the emoji moderation queue)

@@ -7,7 +7,16 @@ import pytest
 from wagtail.models import Page, Site
 
 from cms import demo
-from cms.models import ContentPage, HomePage, ImprintPage, OrganisationSettings, PrivacyPage
+from cms.models import (
+    ContentPage,
+    EmojiGalleryPage,
+    HomePage,
+    ImprintPage,
+    OrganisationSettings,
+    PatronUpdateIndexPage,
+    PatronUpdatePage,
+    PrivacyPage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +36,7 @@ def test_seeding_twice_gives_the_same_pages():
     run_seed()
 
     assert sorted(Page.objects.values_list("url_path", "locale__language_code", "live")) == first
-    assert len(first) == 15  # root + 7 pages in each of two languages
+    assert len(first) == 25  # root + 12 pages (9 under home, 3 updates) in each of two languages
 
 
 def test_seeding_replaces_wagtails_welcome_page_with_the_home_page():
@@ -42,7 +51,15 @@ def test_seeding_replaces_wagtails_welcome_page_with_the_home_page():
 def test_seeded_site_has_every_page_in_english_and_german():
     run_seed()
 
-    for model, count in [(HomePage, 2), (ContentPage, 4), (ImprintPage, 2), (PrivacyPage, 2)]:
+    for model, count in [
+        (HomePage, 2),
+        (ContentPage, 4),
+        (ImprintPage, 2),
+        (PrivacyPage, 2),
+        (PatronUpdateIndexPage, 2),
+        (PatronUpdatePage, 6),
+        (EmojiGalleryPage, 2),
+    ]:
         languages = sorted(model.objects.live().values_list("locale__language_code", flat=True))
         assert languages == sorted(["en", "de"] * (count // 2)), model
 
@@ -65,6 +82,41 @@ def test_seeded_pages_are_served_in_both_languages(client):
         response = client.get(path)
         assert response.status_code == 200, path
         assert text in response.content.decode(), path
+
+
+def test_seeded_updates_are_one_public_post_and_two_for_patrons_in_each_language():
+    run_seed()
+
+    for language in ("en", "de"):
+        updates = PatronUpdatePage.objects.live().filter(locale__language_code=language)
+        assert sorted(updates.values_list("patrons_only", flat=True)) == [False, True, True], language
+
+
+def test_seeded_updates_and_gallery_are_served_in_both_languages(client):
+    run_seed()
+
+    for path, text in [
+        ("/updates/", "Roadmap for the winter: moderation tools first"),
+        ("/de/neuigkeiten/", "Fahrplan für den Winter: zuerst die Moderation"),
+        ("/updates/faster-timelines/", "rewrote the query behind the home timeline"),
+        ("/de/neuigkeiten/schnellere-zeitleisten/", "die Abfrage hinter der Startseite neu geschrieben"),
+        ("/updates/winter-roadmap/", "What we build from November to February"),
+        ("/de/neuigkeiten/fahrplan-winter/", "Was wir von November bis Februar bauen"),
+        ("/emoji/", "Custom emoji"),
+        ("/de/emoji/", "Eigene Emoji"),
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert text in response.content.decode(), path
+
+
+def test_seeded_patron_update_keeps_its_body_from_visitors(client):
+    run_seed()
+
+    html = client.get("/de/neuigkeiten/fahrplan-winter/").content.decode()
+
+    assert "Was wir von November bis Februar bauen" in html
+    assert "gemeinsamen Meldeliste" not in html
 
 
 def test_seeded_menu_shows_about_and_transparency(client):

@@ -3,7 +3,17 @@
 import pytest
 from wagtail.models import Page
 
-from cms.models import ContentPage, HomePage, ImprintPage, PrivacyPage, SupportersPage, TiersPage
+from cms.models import (
+    ContentPage,
+    EmojiGalleryPage,
+    HomePage,
+    ImprintPage,
+    PatronUpdateIndexPage,
+    PatronUpdatePage,
+    PrivacyPage,
+    SupportersPage,
+    TiersPage,
+)
 from tests.factories.cms import ImprintPageFactory, PrivacyPageFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,14 +25,23 @@ def test_home_page_can_be_created_only_at_the_root(root, home, about):
     assert not HomePage.can_create_at(about)
 
 
-def test_home_page_allows_content_imprint_privacy_tiers_and_supporters_pages_below_it():
+def test_home_page_allows_content_imprint_privacy_tiers_supporters_updates_and_emoji_pages_below_it():
     assert set(HomePage.allowed_subpage_models()) == {
         ContentPage,
         ImprintPage,
         PrivacyPage,
         TiersPage,
         SupportersPage,
+        PatronUpdateIndexPage,
+        EmojiGalleryPage,
     }
+
+
+def test_updates_live_only_under_their_index_and_have_no_subpages():
+    assert PatronUpdateIndexPage.allowed_parent_page_models() == [HomePage]
+    assert PatronUpdateIndexPage.allowed_subpage_models() == [PatronUpdatePage]
+    assert PatronUpdatePage.allowed_parent_page_models() == [PatronUpdateIndexPage]
+    assert PatronUpdatePage.allowed_subpage_models() == []
 
 
 def test_content_page_lives_under_a_home_page_or_another_content_page(root, home, about):
@@ -57,6 +76,14 @@ def test_each_home_page_has_at_most_one_imprint_and_one_privacy_notice(factory, 
 
 
 def test_every_site_page_type_declares_its_parents_and_subpages():
-    for model in (HomePage, ContentPage, ImprintPage, PrivacyPage):
+    for model in (
+        HomePage,
+        ContentPage,
+        ImprintPage,
+        PrivacyPage,
+        PatronUpdateIndexPage,
+        PatronUpdatePage,
+        EmojiGalleryPage,
+    ):
         declared = {name for klass in model.__mro__ if klass is not Page for name in vars(klass)}
         assert {"parent_page_types", "subpage_types"} <= declared, model

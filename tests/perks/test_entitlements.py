@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from perks.models import Entitlement, EntitlementChange, Perk, PerkTier
+from perks.emoji import emoji_pack_queryset
+from perks.models import Emoji, Entitlement, EntitlementChange, Perk, PerkTier
 from perks.services import emoji_allowance, entitlements_sync, entitlements_sync_all, has_perk
 from tests.factories import stripe as s
 from tests.factories.fundraising import PatronageFactory, TierFactory
@@ -70,6 +71,18 @@ def test_patron_walks_through_the_life_of_a_subscription(client, fake_stripe, pe
     assert _states(patronage) == {"emoji": "active", "updates": "active"}
     assert has_perk(user=user, kind="updates")
     assert emoji_allowance(patron=patronage.patron) == 2
+    emoji = Emoji.objects.create(
+        patron=patronage.patron,
+        shortcode="walker",
+        image="emoji/walker.png",
+        image_format="png",
+        status="approved",
+    )
+
+    def in_pack(on_end):
+        return emoji in emoji_pack_queryset(on_end=on_end)
+
+    assert in_pack("omit") and in_pack("keep")
 
     # 2. A renewal fails: perks kept through the grace period.
     failed = s.invoice(
@@ -84,7 +97,8 @@ def test_patron_walks_through_the_life_of_a_subscription(client, fake_stripe, pe
     assert entitlements_sync_all(now=later) == 2
     assert entitlements_sync_all(now=later) == 0  # running it again changes nothing
     assert _states(patronage) == {"emoji": "suspended", "updates": "suspended"}
-    assert not has_perk(user=user, kind="updates")
+    assert not has_perk(user=user, kind="updates")  # patron-only updates locked
+    assert not in_pack("omit") and in_pack("keep")  # left out of the next pack only if so set
 
     # 4. The patron pays again: perks back.
     settlement = fake_stripe.add_charge(amount_eur=Decimal("5.00"), fee_eur=Decimal("0.33"))
@@ -93,6 +107,7 @@ def test_patron_walks_through_the_life_of_a_subscription(client, fake_stripe, pe
     s.post_event(client, s.event("invoice.paid", retry, created=now - 10))
     s.post_event(client, _subscription_event(sub_id, customer, "active", now - 9, perk_tier))
     assert _states(patronage) == {"emoji": "active", "updates": "active"}
+    assert in_pack("omit") and has_perk(user=user, kind="updates")
 
     # 5. Cancelled at period end: perks stay until Stripe ends the subscription, then end.
     s.post_event(
@@ -101,6 +116,7 @@ def test_patron_walks_through_the_life_of_a_subscription(client, fake_stripe, pe
     assert _states(patronage) == {"emoji": "active", "updates": "active"}
     s.post_event(client, _subscription_event(sub_id, customer, "canceled", now, perk_tier))
     assert _states(patronage) == {"emoji": "ended", "updates": "ended"}
+    assert not in_pack("omit") and not has_perk(user=user, kind="updates")
 
     trail = list(
         EntitlementChange.objects.filter(entitlement__perk__kind="emoji", entitlement__patronage=patronage)
