@@ -206,6 +206,16 @@ def erasure_blockers(patron: Patron):
     )
 
 
+_erasure_steps: list = []
+
+
+def erasure_step_register(step) -> None:
+    """Apps above fundraising (perks: emoji, feed tokens) erase what they hold of a patron:
+    ``step(patron)`` runs inside the erasure's transaction. Registered in ``AppConfig.ready()``."""
+    if step not in _erasure_steps:
+        _erasure_steps.append(step)
+
+
 def patron_erase(*, patron: Patron) -> Patron:
     """Erase a patron's personal data at once and delete their log-in; keep what the books must keep.
 
@@ -250,6 +260,8 @@ def patron_erase(*, patron: Patron) -> Patron:
         patron.erased_at = timezone.now()
         patron.save()
         patron.receipts.filter(purged_at__isnull=False).update(donor_name="", donor_address="")
+        for step in _erasure_steps:
+            step(patron)
         if user is not None:
             user.delete()
         transaction.on_commit(public_caches_invalidate)

@@ -7,6 +7,10 @@ class PerksConfig(AppConfig):
     verbose_name = _("Perks")
 
     def ready(self):
+        from fundraising.privacy import erasure_step_register
+
         from . import handlers
+        from .services import patron_perk_data_erase
 
         handlers.subscribe_all()  # after fundraising's handlers: entitlements follow the patronage's new state
+        erasure_step_register(patron_perk_data_erase)  # emoji and feed tokens go with the patron's data

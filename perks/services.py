@@ -139,3 +139,20 @@ def emoji_allowance(*, patron) -> int:
         .values_list("emoji_allowance", flat=True)
     )
     return max(allowances, default=0)
+
+
+def patron_perk_data_erase(patron) -> None:
+    """On erasure (GDPR): the patron's emoji leave the gallery and the pack, their files are deleted after
+    commit, and the private feed link stops working. Entitlements stay (they carry no personal data)."""
+    from .models import Emoji, FeedToken
+
+    emoji = list(Emoji.objects.filter(patron=patron))
+    Emoji.objects.filter(patron=patron).update(status=Emoji.Status.WITHDRAWN, image="")
+    FeedToken.objects.filter(patron=patron).delete()
+
+    def delete_files():
+        for item in emoji:
+            if item.image:
+                item.image.storage.delete(item.image.name)
+
+    transaction.on_commit(delete_files)

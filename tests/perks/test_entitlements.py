@@ -170,3 +170,26 @@ def test_tier_change_updates_the_emoji_allowance(perk_tier):
     PerkTier.objects.filter(perk__kind="emoji").update(emoji_allowance=5)
     entitlements_sync(patronage=patronage, source="test")
     assert emoji_allowance(patron=patronage.patron) == 5
+
+
+@pytest.mark.django_db
+def test_erasing_a_patron_removes_their_emoji_and_feed_link(perk_tier, settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from django.test import TestCase
+
+    from fundraising.privacy import patron_erase
+    from perks.models import FeedToken
+
+    patronage = PatronageFactory(tier=perk_tier, kind="perk", status="canceled")
+    emoji = Emoji(patron=patronage.patron, shortcode="gone", image_format="png", status="approved")
+    emoji.image.save("gone.png", ContentFile(b"\x89PNG fake"), save=True)
+    path = emoji.image.path
+    FeedToken.objects.create(patron=patronage.patron)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        patron_erase(patron=patronage.patron)
+    emoji.refresh_from_db()
+    assert emoji.status == "withdrawn" and not emoji.image
+    assert not FeedToken.objects.exists()
+    import os
+
+    assert not os.path.exists(path)
