@@ -38,7 +38,7 @@ from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
 
 from fundraising import emails as fundraising_emails
 from fundraising.models import Patron
@@ -283,6 +283,9 @@ def emoji_image_clean(data: bytes) -> EmojiImage:
     """Check an uploaded file and return it re-encoded; raises ``EmojiRefused`` with a clear message."""
     file_size_check(len(data))
     header = image_header_read(data)
+    # WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when it is imported;
+    # an upload must decode completely, so it is off while the emoji is read.
+    truncated_allowed, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -308,6 +311,8 @@ def emoji_image_clean(data: bytes) -> EmojiImage:
             _("The image could not be read; the file may be damaged. Please save it again as PNG or GIF."),
             field="image",
         ) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_allowed
 
 
 # --- Shortcodes -------------------------------------------------------------------------------
