@@ -39,7 +39,7 @@ def _receipt_url(number: str) -> str:
         return ""
 
 
-def _tiers_url() -> str:
+def tiers_url() -> str:
     """The live tiers page in the active language (a Wagtail page), else the home page."""
     from wagtail.models import Locale
 
@@ -57,7 +57,7 @@ def _home_path() -> str:
 
 def _page(request, patron, *, listing_form=None, status=200):
     today = timezone.localdate()
-    context = {"patron": patron, "tiers_url": _tiers_url()}
+    context = {"patron": patron, "tiers_url": tiers_url()}
     if patron is not None:
         patronages = list(patron.patronages.select_related("tier").order_by("-started_at"))
         payments = list(patron.payments.select_related("patronage__tier").prefetch_related("refunds"))

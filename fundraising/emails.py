@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 logger = logging.getLogger(__name__)
 
 
-def _reachable(patron) -> bool:
+def patron_reachable(patron) -> bool:
     return patron is not None and not patron.erased_at and bool(patron.email)
 
 
@@ -35,7 +35,7 @@ def _language(patron) -> str:
     return language if language in codes else settings.LANGUAGE_CODE
 
 
-def _absolute_url(name: str, **kwargs) -> str:
+def absolute_url(name: str, **kwargs) -> str:
     """``SITE_URL`` plus the path in the active language; empty while the view does not exist."""
     try:
         path = reverse(name, kwargs=kwargs or None)
@@ -51,7 +51,7 @@ def _home_url() -> str:
     return f"{settings.SITE_URL.rstrip('/')}/{prefix}"
 
 
-def _organisation_name() -> str:
+def organisation_name() -> str:
     from .confirmations import organisation_for_documents
 
     organisation = organisation_for_documents()
@@ -59,7 +59,7 @@ def _organisation_name() -> str:
 
 
 @contextmanager
-def _in_language(patron):
+def in_patron_language(patron):
     with translation.override(_language(patron)):
         yield
 
@@ -68,8 +68,8 @@ def _send(*, patron, template: str, subject: str, context: dict) -> None:
     """Render ``fundraising/emails/<template>.txt`` in the active language and send it to the patron."""
     context = {
         "patron": patron,
-        "organisation_name": _organisation_name(),
-        "my_support_url": _absolute_url("fundraising:my_support"),
+        "organisation_name": organisation_name(),
+        "my_support_url": absolute_url("fundraising:my_support"),
         "has_account": patron.user_id is not None,
         **context,
     }
@@ -87,7 +87,7 @@ def _send(*, patron, template: str, subject: str, context: dict) -> None:
 
 
 def _signup_url(patron) -> str:
-    url = _absolute_url("account_signup")
+    url = absolute_url("account_signup")
     return f"{url}?{urlencode({'email': patron.email})}" if url else ""
 
 
@@ -98,13 +98,13 @@ def _tier_name(patronage) -> str:
 def send_thank_you(*, payment) -> None:
     """Thanks for a payment, with a link to its confirmation (and receipt, for a one-time donation)."""
     patron = payment.patron
-    if not _reachable(patron):
+    if not patron_reachable(patron):
         return
-    with _in_language(patron):
+    with in_patron_language(patron):
         receipt = payment.receipt
         receipt_url = ""
         if receipt is not None and not receipt.purged_at:
-            receipt_url = _absolute_url("fundraising:receipt_download", number=receipt.number)
+            receipt_url = absolute_url("fundraising:receipt_download", number=receipt.number)
         _send(
             patron=patron,
             template="thank_you",
@@ -114,7 +114,7 @@ def send_thank_you(*, payment) -> None:
                 "paid_on": timezone.localtime(payment.paid_at).date(),
                 "tier_name": _tier_name(payment.patronage),
                 "is_recurring": bool(payment.patronage and payment.patronage.is_recurring),
-                "confirmation_url": _absolute_url("fundraising:payment_confirmation", number=payment.number),
+                "confirmation_url": absolute_url("fundraising:payment_confirmation", number=payment.number),
                 "receipt": receipt,
                 "receipt_url": receipt_url,
                 "signup_url": _signup_url(patron),
@@ -124,9 +124,9 @@ def send_thank_you(*, payment) -> None:
 
 def send_claim_account(*, patron) -> None:
     """A guest paid: invite them to create an account for their e-mail address to manage their support."""
-    if not _reachable(patron) or patron.user_id is not None:
+    if not patron_reachable(patron) or patron.user_id is not None:
         return
-    with _in_language(patron):
+    with in_patron_language(patron):
         _send(
             patron=patron,
             template="claim_account",
@@ -138,9 +138,9 @@ def send_claim_account(*, patron) -> None:
 def send_payment_failed(*, patronage, fix_url: str) -> None:
     """A renewal failed: a link to fix the card (Stripe's hosted invoice page or the billing portal)."""
     patron = patronage.patron
-    if not _reachable(patron):
+    if not patron_reachable(patron):
         return
-    with _in_language(patron):
+    with in_patron_language(patron):
         _send(
             patron=patron,
             template="payment_failed",
@@ -161,9 +161,9 @@ def send_payment_failed(*, patronage, fix_url: str) -> None:
 def send_perks_suspended(*, patronage) -> None:
     """The grace period is over and the payment is still missing: perks are paused until it arrives."""
     patron = patronage.patron
-    if not _reachable(patron):
+    if not patron_reachable(patron):
         return
-    with _in_language(patron):
+    with in_patron_language(patron):
         _send(
             patron=patron,
             template="perks_suspended",
@@ -175,9 +175,9 @@ def send_perks_suspended(*, patronage) -> None:
 def send_subscription_ended(*, patronage) -> None:
     """The subscription ended (cancelled by the patron, or Stripe gave up after failed payments)."""
     patron = patronage.patron
-    if not _reachable(patron):
+    if not patron_reachable(patron):
         return
-    with _in_language(patron):
+    with in_patron_language(patron):
         ended = patronage.ended_at or timezone.now()
         _send(
             patron=patron,
@@ -195,9 +195,9 @@ def send_subscription_ended(*, patronage) -> None:
 def send_annual_receipt_ready(*, receipt) -> None:
     """The annual collective donation receipt for last year can be downloaded."""
     patron = receipt.patron
-    if not _reachable(patron):
+    if not patron_reachable(patron):
         return
-    with _in_language(patron):
+    with in_patron_language(patron):
         _send(
             patron=patron,
             template="annual_receipt_ready",
@@ -205,6 +205,6 @@ def send_annual_receipt_ready(*, receipt) -> None:
             context={
                 "receipt": receipt,
                 "year": receipt.period_end.year,
-                "receipt_url": _absolute_url("fundraising:receipt_download", number=receipt.number),
+                "receipt_url": absolute_url("fundraising:receipt_download", number=receipt.number),
             },
         )

@@ -442,16 +442,16 @@ def emoji_withdraw(*, emoji: Emoji, patron: Patron) -> Emoji:
 def emoji_rejected_email_send(*, emoji: Emoji) -> None:
     """Tell the patron, in their language, that their emoji was not approved and why."""
     patron = emoji.patron
-    if not fundraising_emails._reachable(patron):
+    if not fundraising_emails.patron_reachable(patron):
         return
-    with fundraising_emails._in_language(patron):
-        organisation_name = fundraising_emails._organisation_name()
+    with fundraising_emails.in_patron_language(patron):
+        organisation_name = fundraising_emails.organisation_name()
         context = {
             "patron": patron,
             "emoji": emoji,
             "organisation_name": organisation_name,
-            "emoji_url": fundraising_emails._absolute_url("perks:emoji"),
-            "my_support_url": fundraising_emails._absolute_url("fundraising:my_support"),
+            "emoji_url": fundraising_emails.absolute_url("perks:emoji"),
+            "my_support_url": fundraising_emails.absolute_url("fundraising:my_support"),
         }
         body = render_to_string("perks/emails/emoji_rejected.txt", context)
         body = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.strip().splitlines()))

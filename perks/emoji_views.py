@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fundraising import privacy
-from fundraising.account_views import _tiers_url
+from fundraising.account_views import tiers_url
 
 from .emoji import (
     MAX_FILE_BYTES,
@@ -44,7 +44,7 @@ def _page(request, patron, *, form=None, status=200):
         "slots_left": slots_left,
         "entitled": allowance > 0,
         "form": (form or EmojiUploadForm()) if slots_left else None,
-        "tiers_url": _tiers_url(),
+        "tiers_url": tiers_url(),
         "max_kilobytes": MAX_FILE_BYTES // 1024,
         "max_side": MAX_SIDE,
         "max_frames": MAX_FRAMES,
