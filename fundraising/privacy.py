@@ -117,8 +117,21 @@ def _moment(value) -> str | None:
     return value.isoformat() if value else None
 
 
+_export_sections: dict = {}
+
+
+def export_section_register(name: str, section) -> None:
+    """Apps above fundraising (perks) add what they hold of a patron to the data export:
+    ``section(patron)`` returns JSON-ready data under ``name``. Registered in ``AppConfig.ready()``."""
+    _export_sections[name] = section
+
+
 def patron_export(*, patron: Patron) -> dict:
     """Everything stored about the patron, as JSON-ready data (amounts as strings with two decimals)."""
+    return {**_core_export(patron), **{name: section(patron) for name, section in _export_sections.items()}}
+
+
+def _core_export(patron: Patron) -> dict:
     patronages = patron.patronages.select_related("tier").order_by("started_at", "pk")
     payments = patron.payments.select_related("patronage__tier", "receipt").order_by("paid_at", "pk")
     receipts = patron.receipts.order_by("issued_at", "pk")

@@ -156,3 +156,37 @@ def patron_perk_data_erase(patron) -> None:
                 item.image.storage.delete(item.image.name)
 
     transaction.on_commit(delete_files)
+
+
+def patron_perk_data_export(patron) -> dict:
+    """The patron's perks for the data export: entitlements with their history, emoji, feed link."""
+    from .models import Emoji, Entitlement, EntitlementChange
+
+    entitlements = Entitlement.objects.filter(patron=patron).select_related("perk").order_by("pk")
+    changes = EntitlementChange.objects.filter(entitlement__patron=patron).order_by("at", "pk")
+    history: dict[int, list] = {}
+    for change in changes:
+        history.setdefault(change.entitlement_id, []).append(
+            {
+                "at": change.at.isoformat(),
+                "from": change.from_state,
+                "to": change.to_state,
+                "reason": change.reason,
+            }
+        )
+    return {
+        "entitlements": [
+            {
+                "perk": entitlement.perk.name,
+                "state": entitlement.state,
+                "granted_at": entitlement.granted_at.isoformat(),
+                "history": history.get(entitlement.pk, []),
+            }
+            for entitlement in entitlements
+        ],
+        "emoji": [
+            {"shortcode": emoji.shortcode, "status": emoji.status, "uploaded": emoji.created.isoformat()}
+            for emoji in Emoji.objects.filter(patron=patron).order_by("pk")
+        ],
+        "private_feed": hasattr(patron, "feed_token"),
+    }

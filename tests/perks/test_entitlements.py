@@ -193,3 +193,21 @@ def test_erasing_a_patron_removes_their_emoji_and_feed_link(perk_tier, settings,
     import os
 
     assert not os.path.exists(path)
+
+
+@pytest.mark.django_db
+def test_data_export_includes_perks_with_their_history_and_emoji(perk_tier):
+    from fundraising.privacy import patron_export
+
+    patronage = PatronageFactory(tier=perk_tier, kind="perk", status="active")
+    entitlements_sync(patronage=patronage, source="test")
+    Emoji.objects.create(
+        patron=patronage.patron, shortcode="mine", image="emoji/mine.png", image_format="png"
+    )
+    data = patron_export(patron=patronage.patron)
+    assert {e["perk"] for e in data["perks"]["entitlements"]} == {"Custom emoji", "Updates"}
+    assert data["perks"]["entitlements"][0]["history"][0]["to"] == "active"
+    assert data["perks"]["emoji"] == [
+        {"shortcode": "mine", "status": "pending", "uploaded": data["perks"]["emoji"][0]["uploaded"]}
+    ]
+    assert data["profile"]["pseudonymous_id"] == str(patronage.patron.pseudonym)
