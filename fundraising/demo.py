@@ -22,6 +22,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from ledger.demo import MONTHS, window
 from payments import types
 from payments.services import events_dispatch
 
@@ -31,7 +32,6 @@ from .services import side_effects_suppressed
 ORDER = 50  # before the ledger's seeder closes the demo months
 PROVIDES = frozenset({"patrons", "donations", "payment_fees"})
 
-MONTHS = 24
 RECURRING_PATRONS = 420
 ONE_TIME_DONORS = 260
 USD_RATE = Decimal("0.92")
@@ -163,15 +163,6 @@ LAST_NAMES = [
 SERVERS = ["mastodon.social", "chaos.social", "fosstodon.org", "social.example", "hachyderm.io"]
 
 
-def _window(today: datetime.date) -> list[datetime.date]:
-    month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-    months = []
-    for _ in range(MONTHS):
-        months.append(month)
-        month = (month - datetime.timedelta(days=1)).replace(day=1)
-    return list(reversed(months))
-
-
 def _moment(day: datetime.date, hour: int = 12) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
@@ -219,7 +210,7 @@ class _Replay:
 
 
 def seed(*, rng: random.Random, today: datetime.date, real_kinds, log: Callable[[str], None]) -> None:
-    months = _window(today)
+    months = window(today)
     tiers = _seed_tiers()
     if Payment.objects.filter(stripe_charge_id__startswith="ch_demo_").exists():
         log(f"fundraising demo: already there ({Payment.objects.count()} payments)")

@@ -46,7 +46,7 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _window(today: datetime.date) -> list[datetime.date]:
+def window(today: datetime.date) -> list[datetime.date]:
     """The first days of the 24 months ending with the last complete month before ``today``."""
     month = month_start(month_start(today) - datetime.timedelta(days=1))
     months = []
@@ -63,7 +63,7 @@ def seed(
     if unknown:
         log(f"ledger demo: ignoring unknown kinds {', '.join(sorted(unknown))}")
     generated = DEMO_KINDS - set(real_kinds)
-    months = _window(today)
+    months = window(today)
 
     grant_centres = {}
     for code, name, _milestones in DEMO_GRANTS:

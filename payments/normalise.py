@@ -49,6 +49,23 @@ def amount_to_minor(amount: Decimal, currency: str) -> int:
     return int((amount * 100).to_integral_value())
 
 
+def settlement_from(*, charge: dict, balance_transaction: dict, payment_intent_id: str) -> types.Settlement:
+    """A charge's settlement from its balance transaction (Stripe's JSON), for both gateways."""
+    rate = balance_transaction.get("exchange_rate")
+    return types.Settlement(
+        charge_id=charge["id"],
+        payment_intent_id=payment_intent_id,
+        balance_transaction_id=balance_transaction["id"],
+        amount_eur=amount_from_minor(balance_transaction["amount"], "eur"),
+        fee_eur=amount_from_minor(balance_transaction["fee"], "eur"),
+        net_eur=amount_from_minor(balance_transaction["net"], "eur"),
+        exchange_rate=Decimal(str(rate))
+        if rate is not None
+        else None,  # a JSON number, never through float math
+        available_on=_date(balance_transaction.get("available_on")),
+    )
+
+
 def timestamp(value) -> datetime.datetime | None:
     if value in (None, ""):
         return None

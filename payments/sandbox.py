@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from . import signing
 from .errors import PaymentError, PaymentRequestRefused, UnknownObject
 from .models import SandboxObject
-from .normalise import amount_from_minor, amount_to_minor
+from .normalise import amount_from_minor, amount_to_minor, settlement_from
 from .types import Address, CheckoutRequest, CheckoutSession, PortalSession, ProductSpec, Settlement
 
 logger = logging.getLogger(__name__)
@@ -1307,18 +1307,8 @@ class SandboxGateway:
         payment_intent = retrieve(payment_intent_id, "payment_intent")
         charge = retrieve(payment_intent.get("latest_charge") or "", "charge")
         transaction_json = retrieve(charge.get("balance_transaction") or "", "balance_transaction")
-        rate = transaction_json.get("exchange_rate")
-        return Settlement(
-            charge_id=charge["id"],
-            payment_intent_id=payment_intent_id,
-            balance_transaction_id=transaction_json["id"],
-            amount_eur=amount_from_minor(transaction_json["amount"], "eur"),
-            fee_eur=amount_from_minor(transaction_json["fee"], "eur"),
-            net_eur=amount_from_minor(transaction_json["net"], "eur"),
-            exchange_rate=Decimal(str(rate)) if rate is not None else None,
-            available_on=datetime.datetime.fromtimestamp(
-                transaction_json["available_on"], tz=datetime.UTC
-            ).date(),
+        return settlement_from(
+            charge=charge, balance_transaction=transaction_json, payment_intent_id=payment_intent_id
         )
 
     def payment_intent_for_invoice(self, *, invoice_id: str) -> str:

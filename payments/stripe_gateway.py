@@ -23,7 +23,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -34,7 +33,7 @@ from . import signing
 from .errors import InvalidSignature, PaymentRequestRefused, PaymentServiceUnavailable, UnknownObject
 from .gateway import assert_outside_transaction
 from .models import StripeRequest
-from .normalise import amount_from_minor, amount_to_minor, timestamp
+from .normalise import amount_from_minor, amount_to_minor, settlement_from
 from .types import CheckoutRequest, CheckoutSession, PortalSession, PriceSpec, ProductSpec, Settlement
 
 logger = logging.getLogger(__name__)
@@ -342,18 +341,8 @@ class StripeGateway:
         if not isinstance(transaction, dict):
             raise UnknownObject(f"Payment intent {payment_intent_id} has no settled charge yet.")
         self._ensure_eur(transaction)
-        rate = transaction.get("exchange_rate")
-        return Settlement(
-            charge_id=charge["id"],
-            payment_intent_id=payment_intent_id,
-            balance_transaction_id=transaction["id"],
-            amount_eur=amount_from_minor(transaction["amount"], "eur"),
-            fee_eur=amount_from_minor(transaction["fee"], "eur"),
-            net_eur=amount_from_minor(transaction["net"], "eur"),
-            exchange_rate=Decimal(str(rate)) if rate is not None else None,
-            available_on=timezone.localtime(timestamp(transaction.get("available_on"))).date()
-            if transaction.get("available_on")
-            else None,
+        return settlement_from(
+            charge=charge, balance_transaction=transaction, payment_intent_id=payment_intent_id
         )
 
     def settlement_for_refund(self, *, refund_id: str) -> tuple:

@@ -1,10 +1,13 @@
-"""Money in the visitor's language: ``{% money amount "eur" %}`` -> "5,00 €" (de) or "€5.00" (en), via Babel."""
+"""Money in the visitor's language: ``{% money amount "eur" %}`` -> "5 €" (de) or "€5" (en).
+
+One formatter for the whole site: ``fundraising.public.money_display`` (Babel, CLDR patterns).
+"""
 
 from decimal import Decimal
 
-from babel.numbers import format_currency
 from django import template
-from django.utils.translation import get_language
+
+from ..public import money_display
 
 register = template.Library()
 
@@ -13,5 +16,4 @@ register = template.Library()
 def money(amount, currency="eur") -> str:
     if amount in (None, ""):
         return ""
-    locale = "de_DE" if (get_language() or "en").startswith("de") else "en_IE"
-    return format_currency(Decimal(amount), currency.upper(), locale=locale)
+    return money_display(Decimal(amount), currency)

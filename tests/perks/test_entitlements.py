@@ -211,3 +211,32 @@ def test_data_export_includes_perks_with_their_history_and_emoji(perk_tier):
         {"shortcode": "mine", "status": "pending", "uploaded": data["perks"]["emoji"][0]["uploaded"]}
     ]
     assert data["profile"]["pseudonymous_id"] == str(patronage.patron.pseudonym)
+
+
+@pytest.mark.django_db
+def test_my_support_lists_perks_without_a_query_per_perk(client, make_user, perk_tier):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fundraising.models import Patron
+
+    user = make_user()
+    patron = Patron.objects.create(user=user, email=user.email)
+    client.force_login(user)
+
+    def perk_queries_for_my_support() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/support/mine/")
+        assert page.status_code == 200
+        return sum('FROM "perks_' in query["sql"] for query in captured.captured_queries)
+
+    patronage = PatronageFactory(patron=patron, tier=perk_tier, kind="perk", status="active")
+    entitlements_sync(patronage=patronage, source="test")
+    with_two = perk_queries_for_my_support()
+    for number in range(3):
+        extra = Perk.objects.create(name=f"Extra {number}", kind=Perk.Kind.MANUAL)
+        PerkTier.objects.create(perk=extra, tier=perk_tier)
+    entitlements_sync(patronage=patronage, source="test")
+    assert Entitlement.objects.filter(patron=patron).count() == 5
+    assert perk_queries_for_my_support() == with_two == 1
+    assert "Extra 2" in client.get("/support/mine/").content.decode()
