@@ -34,8 +34,8 @@ from .services import emoji_allowance
 def _page(request, patron, *, form=None, status=200):
     allowance = emoji_allowance(patron=patron) if patron is not None else 0
     emoji = list(patron.emoji.exclude(status=Emoji.Status.WITHDRAWN)) if patron is not None else []
+    slots_left = emoji_slots_left(patron=patron) if patron is not None else 0
     used = sum(1 for item in emoji if item.status in TAKEN)
-    slots_left = max(0, allowance - used)
     context = {
         "patron": patron,
         "emoji_list": emoji,
