@@ -29,12 +29,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import mail_admins, send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.alerts import alert_finance
 from config.celery import TransientError
 from ledger.services import PostingLine, document_number_next, first_open_day, transaction_post
 from payments import types
@@ -434,30 +434,6 @@ def checkout_failure_share_check() -> float:
             dedupe_key=f"failed-checkouts:{timezone.now():%Y%m%d%H}",
         )
     return share
-
-
-def alert_finance(*, subject: str, message: str, dedupe_key: str = "") -> None:
-    """An e-mail to finance (FINANCE_ALERT_EMAIL, else the finance group), once per ``dedupe_key``."""
-    from django.core.cache import cache
-
-    if dedupe_key and not cache.add(f"finance-alert:{dedupe_key}", 1, timeout=60 * 60 * 24):
-        return
-    from accounts.roles import FINANCE
-
-    recipients = [settings.FINANCE_ALERT_EMAIL] if settings.FINANCE_ALERT_EMAIL else []
-    if not recipients:
-        from accounts.models import User
-
-        recipients = list(
-            User.objects.filter(groups__name=FINANCE, is_active=True).values_list("email", flat=True)
-        )
-    logger.warning("finance alert: %s: %s", subject, message)
-    if recipients:
-        send_mail(
-            f"[Patronage] {subject}", message, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=True
-        )
-    else:
-        mail_admins(subject, message, fail_silently=True)
 
 
 def _round(value: Decimal) -> Decimal:

@@ -31,11 +31,37 @@ _handlers: dict[type, list[Handler]] = defaultdict(list)
 
 MAX_SWEEP_ATTEMPTS = 10
 
+# Metadata key that says which domain a Checkout Session (and its payment) belongs to. Events without
+# it belong to patrons (sessions made before sponsorships existed, or in the Dashboard).
+PURPOSE_KEY = "purpose"
+DEFAULT_PURPOSE = "patronage"
+_charge_owners: dict[str, Callable[[str], bool]] = {}
+
 
 def subscribe(event_class: type, handler: Handler) -> None:
     """Domain apps call this in ``AppConfig.ready()``: ``handler(event)`` runs for each such dataclass."""
     if handler not in _handlers[event_class]:
         _handlers[event_class].append(handler)
+
+
+def purpose_of(metadata: dict) -> str:
+    """The domain a session's or payment's metadata names (``DEFAULT_PURPOSE`` when it names none)."""
+    return (metadata or {}).get(PURPOSE_KEY) or DEFAULT_PURPOSE
+
+
+def charge_owner_register(purpose: str, knows: Callable[[str], bool]) -> None:
+    """Domain apps call this in ``ready()``: ``knows(charge_id)`` is True when they booked that charge.
+
+    Refunds, disputes and fraud warnings name only a charge; this tells each handler whose it is."""
+    _charge_owners[purpose] = knows
+
+
+def charge_owner(charge_id: str) -> str | None:
+    """The purpose of the domain that booked ``charge_id``, or None while nobody has (yet)."""
+    for purpose, knows in _charge_owners.items():
+        if charge_id and knows(charge_id):
+            return purpose
+    return None
 
 
 def events_dispatch(meanings) -> None:

@@ -283,7 +283,10 @@ class StripeGateway:
             params["subscription_data"] = {"metadata": metadata}
         else:
             params["payment_intent_data"] = {"metadata": metadata}
-            params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata}}
+            if request.stripe_invoice:
+                params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata}}
+        if request.payment_methods:
+            params["payment_method_types"] = list(request.payment_methods)
         if request.customer_id:
             params["customer"] = request.customer_id
             if request.collect_address or request.automatic_tax:

@@ -67,6 +67,11 @@ class CheckoutRequest:
     locale: str = "auto"
     collect_address: bool = False  # donations: the receipt needs name and postal address
     automatic_tax: bool = False
+    # Payment methods to offer ("card", "sepa_debit"); empty: the account's defaults (Dashboard).
+    payment_methods: tuple[str, ...] = ()
+    # One-time payments: let Stripe make its own invoice document. Off where the domain issues the
+    # invoice itself (sponsorships: the §14 e-invoice is ours, a second invoice would confuse the books).
+    stripe_invoice: bool = True
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,8 @@ CELERY_BEAT_SCHEDULE = {
     "fundraising-daily": {"task": "fundraising.tasks.daily", "schedule": 60 * 60 * 24},
     # Perks follow the money: grace periods end without an event.
     "perks-sync-entitlements": {"task": "perks.tasks.sync_entitlements", "schedule": 60 * 60},
+    # Placements end with their period; renewal reminders 30 and 7 days ahead; unpaid invoices 7 and 21 days.
+    "sponsors-daily": {"task": "sponsors.tasks.daily", "schedule": 60 * 60 * 24},
     # In January: every donor's annual collective receipt for the year before (idempotent per year).
     "fundraising-annual-receipts": {
         "task": "fundraising.tasks.annual_receipts_if_due",
@@ -331,3 +333,11 @@ CHECKOUT_LIMIT_PER_SESSION = env.int("CHECKOUT_LIMIT_PER_SESSION", default=5)
 # Finance is alerted when more than this share of the last hour's checkouts failed (with at least 10).
 CHECKOUT_FAILURE_ALERT_SHARE = env.float("CHECKOUT_FAILURE_ALERT_SHARE", default=0.3)
 FINANCE_ALERT_EMAIL = env("FINANCE_ALERT_EMAIL", default="")
+
+# --- Sponsors -------------------------------------------------------------------------------
+SPONSOR_INVOICE_DUE_DAYS = env.int("SPONSOR_INVOICE_DUE_DAYS", default=14)
+# Offered in Stripe Checkout for sponsor invoices (both must be enabled in the Stripe Dashboard).
+SPONSOR_PAYMENT_METHODS = env.list("SPONSOR_PAYMENT_METHODS", default=["card", "sepa_debit"])
+SPONSOR_LOGO_MAX_BYTES = env.int("SPONSOR_LOGO_MAX_BYTES", default=5 * 1024 * 1024)
+SPONSOR_LOGO_MAX_PIXELS = env.int("SPONSOR_LOGO_MAX_PIXELS", default=25_000_000)  # of the upload
+SPONSOR_LOGO_MAX_SIDE = env.int("SPONSOR_LOGO_MAX_SIDE", default=1200)  # of the stored logo, in pixels
