@@ -293,7 +293,7 @@ def seller_snapshot() -> dict:
         "tax_office": organisation.tax_office,
         "register_court": organisation.register_court,
         "register_number": organisation.register_number,
-        "managing_directors": organisation.managing_director_names(),
+        "managing_directors": list(organisation.managing_director_names),
         "bank_account_holder": organisation.bank_account_holder or organisation.legal_name,
         "iban": (organisation.iban or "").replace(" ", ""),
         "bic": organisation.bic,
