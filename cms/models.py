@@ -1,11 +1,14 @@
 """Editorial pages and the site settings that hold the organisation's legal identity and navigation."""
 
+import datetime
+
 from babel import Locale as BabelLocale
 from babel import UnknownLocaleError
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
@@ -371,6 +374,7 @@ class HomePage(Page):
         "cms.SupportersPage",
         "cms.PatronUpdateIndexPage",
         "cms.EmojiGalleryPage",
+        "cms.SponsorsPage",
     ]
 
     class Meta:
@@ -493,6 +497,65 @@ class SupportersPage(Page):
         context = super().get_context(request, *args, **kwargs)
         context["wall"] = public.supporters_wall()
         context["tiers_page"] = _sibling(self, TiersPage)
+        return context
+
+
+class SponsorsPage(Page):
+    """The sponsorship offer (packages with price, VAT, benefits and free places) and the current sponsors.
+
+    The same for every visitor and without a form: “Become a sponsor” links to the application (a plain
+    Django view). The sponsors come from sponsors/placements.py through a fragment that is cached and
+    refreshed whenever a package, sponsor, logo or sponsorship changes.
+    """
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICH_TEXT_FEATURES)
+    outro = RichTextField(
+        _("below the sponsors"),
+        blank=True,
+        features=RICH_TEXT_FEATURES,
+        help_text=_("For example how to get in touch about a sponsorship."),
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("outro")]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("outro")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+    max_count_per_parent = 1  # one per language: each home page (a language's tree) has its own
+
+    class Meta:
+        verbose_name = _("sponsors page")
+
+    def offered_packages(self, *, on: datetime.date | None = None) -> list:
+        """The packages a company can apply for, best first, each with ``price_display`` (net, in the
+        active language) and ``places_left`` (None without a capacity). Two queries."""
+        from fundraising.public import money_display
+        from sponsors.models import Package, Sponsorship
+
+        day = on or timezone.localdate()
+        packages = list(Package.objects.offered())
+        limited = [package for package in packages if package.capacity is not None]
+        taken = {}
+        if limited:
+            # The seats of Package.seats_taken(), counted for all limited packages at once.
+            taken = dict(
+                Sponsorship.objects.holding_seat()
+                .filter(package__in=limited, start_date__lte=day, end_date__gte=day)
+                .order_by()
+                .values("package")
+                .annotate(count=Count("pk"))
+                .values_list("package", "count")
+            )
+        for package in packages:
+            package.price_display = money_display(package.price, "eur")
+            package.places_left = (
+                None if package.capacity is None else max(package.capacity - taken.get(package.pk, 0), 0)
+            )
+        return packages
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["packages"] = self.offered_packages()
         return context
 
 

@@ -506,9 +506,16 @@ def test_approval_approves_the_logo_waiting_for_review(db, staff):
     from sponsors.models import SponsorLogo
 
     sponsorship = submitted()
-    logo = SponsorLogo.objects.create(
-        sponsor=sponsorship.sponsor, image="sponsors/logos/x.png", width=10, height=10
-    )
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (200, 100), (20, 80, 160, 255)).save(buffer, "PNG")
+    logo = SponsorLogo(sponsor=sponsorship.sponsor)
+    logo.image.save("logo.png", ContentFile(buffer.getvalue()), save=False)
+    logo.save()
     services.sponsorship_approve(sponsorship=sponsorship, by=staff, issue_invoice=False)
     logo.refresh_from_db()
     assert logo.status == SponsorLogo.Status.APPROVED
