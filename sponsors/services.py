@@ -207,6 +207,7 @@ def logo_upload(*, sponsor: Sponsor, upload, by=None) -> SponsorLogo:
             uploaded_by=by if getattr(by, "is_authenticated", False) else None,
         )
         logo.image.save(processed.filename, processed.content, save=False)
+        logo.width, logo.height = _image_size(processed.content)
         logo.save()
         # An earlier logo still waiting is superseded by this one.
         SponsorLogo.objects.filter(sponsor=sponsor, status=SponsorLogo.Status.PENDING).exclude(
@@ -220,6 +221,15 @@ def logo_upload(*, sponsor: Sponsor, upload, by=None) -> SponsorLogo:
             logo_id = logo.pk
             _on_commit(lambda: _emails().staff_logo_uploaded(logo_id=logo_id))
     return logo
+
+
+def _image_size(content) -> tuple[int, int]:
+    """Width and height of stored image bytes (Django's dimension fields read a ContentFile at its end)."""
+    from PIL import Image
+
+    content.seek(0)
+    with Image.open(content) as image:
+        return image.size
 
 
 def _logo_decide(*, logo: SponsorLogo, by, approve: bool, reason: str) -> SponsorLogo:

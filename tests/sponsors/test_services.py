@@ -515,6 +515,7 @@ def test_approval_approves_the_logo_waiting_for_review(db, staff):
     Image.new("RGBA", (200, 100), (20, 80, 160, 255)).save(buffer, "PNG")
     logo = SponsorLogo(sponsor=sponsorship.sponsor)
     logo.image.save("logo.png", ContentFile(buffer.getvalue()), save=False)
+    logo.width, logo.height = 200, 100
     logo.save()
     services.sponsorship_approve(sponsorship=sponsorship, by=staff, issue_invoice=False)
     logo.refresh_from_db()
