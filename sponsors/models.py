@@ -696,8 +696,12 @@ class Invoice(models.Model):
         verbose_name_plural = _("sponsor invoices")
         indexes = [models.Index(fields=["status", "due_date"], name="sponsor_invoice_due")]
         constraints = [
+            # A tolerance below a cent: SQLite adds decimals as floats (1234.56 + 234.57 != 1469.13).
             models.CheckConstraint(
-                condition=Q(gross_amount=models.F("net_amount") + models.F("vat_amount")),
+                condition=Q(
+                    gross_amount__gte=models.F("net_amount") + models.F("vat_amount") - Decimal("0.001"),
+                    gross_amount__lte=models.F("net_amount") + models.F("vat_amount") + Decimal("0.001"),
+                ),
                 name="sponsor_invoice_gross_is_net_plus_vat",
             ),
             models.CheckConstraint(

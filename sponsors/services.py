@@ -332,6 +332,13 @@ def _booking_date(day: datetime.date) -> tuple[datetime.date, str]:
     return booked, ("" if booked == day else f" (dated {day.isoformat()}, booked in the first open month)")
 
 
+def _invoice_description(*, package: Package, sponsor: Sponsor) -> str:
+    """The invoice line in the sponsor's language (the PDF must not depend on compiled catalogues)."""
+    if (sponsor.language or "").startswith("de"):
+        return f"Sponsoring „{package.name_de or package.name}“ ({sponsor.display_name})"[:300]
+    return f"Sponsorship “{package.name}” ({sponsor.display_name})"[:300]
+
+
 def invoice_issue(*, sponsorship: Sponsorship, by=None, issue_date: datetime.date | None = None) -> Invoice:
     """Issue the invoice of an approved sponsorship: a gap-free number, the VAT treatment from the package
     and the customer, frozen parties, the receivable booked; the PDF is rendered and e-mailed after commit."""
@@ -357,7 +364,7 @@ def invoice_issue(*, sponsorship: Sponsorship, by=None, issue_date: datetime.dat
             due_date=issue_date + datetime.timedelta(days=settings.SPONSOR_INVOICE_DUE_DAYS),
             service_start=sponsorship.start_date,
             service_end=sponsorship.end_date,
-            description=f"Sponsorship “{package.name}” ({sponsor.display_name})"[:300],
+            description=_invoice_description(package=package, sponsor=sponsor),
             vat_treatment=treatment,
             net_amount=sponsorship.net_amount,
             vat_rate=rate,
@@ -448,7 +455,11 @@ def invoice_cancel(
             due_date=None,
             service_start=invoice.service_start,
             service_end=invoice.service_end,
-            description=f"Cancels invoice {invoice.number}: {reason.strip()}"[:300],
+            description=(
+                f"Storno der Rechnung {invoice.number}: {reason.strip()}"
+                if invoice.language.startswith("de")
+                else f"Cancels invoice {invoice.number}: {reason.strip()}"
+            )[:300],
             vat_treatment=invoice.vat_treatment,
             net_amount=invoice.net_amount,
             vat_rate=invoice.vat_rate,
