@@ -1,5 +1,6 @@
-"""Demo content for the public site: home, about, transparency, support (tiers), supporters, imprint,
-privacy, the updates (one public post and two for patrons) and the emoji gallery in English and German.
+"""Demo content for the public site: home, about, transparency, support (tiers), supporters, sponsors,
+imprint, privacy, the updates (one public post and two for patrons) and the emoji gallery in English and
+German.
 
 `seed()` is idempotent and deterministic: it creates what is missing and leaves existing pages alone,
 so running it twice gives the same tree. Organisation settings are (re)set to the demo values.
@@ -29,6 +30,7 @@ from .models import (
     PatronUpdateIndexPage,
     PatronUpdatePage,
     PrivacyPage,
+    SponsorsPage,
     SupportersPage,
     TiersPage,
 )
@@ -712,6 +714,30 @@ DEMO_PAGES = [
             },
         },
         body=supporters_body,
+    ),
+    DemoPage(
+        model=SponsorsPage,
+        slug="sponsors",
+        show_in_menus=False,
+        content={
+            "en": {
+                "title": "Sponsors",
+                "intro": (
+                    "<p>Companies that rely on open social media help pay for it. Their logos appear here for "
+                    "the period they paid for; the packages below say what each one gets.</p>"
+                ),
+                "outro": "<p>Questions about a sponsorship? Write to hello@fediverse-commons.example.</p>",
+            },
+            "de": {
+                "title": "Sponsoren",
+                "intro": (
+                    "<p>Unternehmen, die auf offene soziale Medien setzen, helfen sie zu bezahlen. Ihre Logos "
+                    "stehen hier für den bezahlten Zeitraum; die Pakete unten zeigen, was jedes umfasst.</p>"
+                ),
+                "outro": "<p>Fragen zu einem Sponsoring? Schreiben Sie an hello@fediverse-commons.example.</p>",
+            },
+        },
+        body=None,
     ),
     DemoPage(
         model=PatronUpdateIndexPage,

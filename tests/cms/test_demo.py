@@ -36,7 +36,7 @@ def test_seeding_twice_gives_the_same_pages():
     run_seed()
 
     assert sorted(Page.objects.values_list("url_path", "locale__language_code", "live")) == first
-    assert len(first) == 25  # root + 12 pages (9 under home, 3 updates) in each of two languages
+    assert len(first) == 27  # root + 13 pages (10 under home, 3 updates) in each of two languages
 
 
 def test_seeding_replaces_wagtails_welcome_page_with_the_home_page():

@@ -11,6 +11,7 @@ from cms.models import (
     PatronUpdateIndexPage,
     PatronUpdatePage,
     PrivacyPage,
+    SponsorsPage,
     SupportersPage,
     TiersPage,
 )
@@ -25,13 +26,14 @@ def test_home_page_can_be_created_only_at_the_root(root, home, about):
     assert not HomePage.can_create_at(about)
 
 
-def test_home_page_allows_content_imprint_privacy_tiers_supporters_updates_and_emoji_pages_below_it():
+def test_home_page_allows_content_imprint_privacy_tiers_supporters_sponsors_updates_and_emoji_pages_below_it():
     assert set(HomePage.allowed_subpage_models()) == {
         ContentPage,
         ImprintPage,
         PrivacyPage,
         TiersPage,
         SupportersPage,
+        SponsorsPage,
         PatronUpdateIndexPage,
         EmojiGalleryPage,
     }
