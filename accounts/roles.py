@@ -58,6 +58,10 @@ ROLES: tuple[Role, ...] = (
             # Moderating patrons' custom emoji (the queue shows pseudonymous ids only)
             "perks.view_emoji",
             "perks.change_emoji",
+            # Reviewing sponsors' logos (the queue shows the company's display name and website only;
+            # editors see no sponsorships, invoices, billing addresses or amounts)
+            "sponsors.view_sponsorlogo",
+            "sponsors.change_sponsorlogo",
         ),
         page_permissions=PAGE_PERMISSIONS,
         collection_permissions=COLLECTION_PERMISSIONS,
@@ -103,6 +107,19 @@ ROLES: tuple[Role, ...] = (
             "perks.change_entitlement",
             "perks.view_emoji",
             "perks.change_emoji",
+            # Sponsors: packages (snippet), companies, sponsorships, invoices, logo review
+            "sponsors.add_package",
+            "sponsors.change_package",
+            "sponsors.publish_package",
+            "sponsors.view_package",
+            "sponsors.view_sponsor",
+            "sponsors.change_sponsor",
+            "sponsors.view_sponsorship",
+            "sponsors.change_sponsorship",
+            "sponsors.view_invoice",
+            "sponsors.change_invoice",
+            "sponsors.view_sponsorlogo",
+            "sponsors.change_sponsorlogo",
         ),
         collection_permissions={"wagtaildocs": ("add_document", "change_document", "choose_document")},
     ),

@@ -35,6 +35,8 @@ from .models import (
     TiersPage,
 )
 
+ORDER = 20  # after the accounts, before the domain apps: invoices and receipts freeze the organisation
+
 LOGO_TITLE = "Fediverse Commons logo"
 
 ORGANISATION = {

@@ -43,6 +43,7 @@ urlpatterns += i18n_patterns(
     path("account/", include("accounts.urls")),
     path("support/perks/", include("perks.urls")),
     path("support/", include("fundraising.urls")),
+    path("sponsors/account/", include("sponsors.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -91,8 +91,8 @@ class PatronageViewSet(ModelViewSet):
     filterset_class = PatronageFilterSet
     search_fields = ["stripe_subscription_id", "patron__email", "patron__name"]
     list_export = [
-        "patron__pseudonym",
-        "tier__slug",
+        "patron.pseudonym",
+        "tier.slug",
         "kind",
         "amount",
         "currency",
@@ -146,7 +146,7 @@ class PaymentViewSet(ModelViewSet):
         "status",
         "refunded_amount",
         "stripe_charge_id",
-        "patron__pseudonym",
+        "patron.pseudonym",
     ]
 
 

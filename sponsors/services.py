@@ -18,6 +18,8 @@ a double click or a task run twice books nothing twice.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import logging
 import uuid
@@ -71,8 +73,23 @@ class SponsorshipRefused(Exception):
     """A request a person made that the rules do not allow; the message says why, in their words."""
 
 
+_side_effects: contextvars.ContextVar[bool] = contextvars.ContextVar("sponsors_side_effects", default=True)
+
+
+@contextlib.contextmanager
+def side_effects_suppressed():
+    """No e-mails, PDF tasks or alerts after commit inside this block (the demo seeder replays history)."""
+    token = _side_effects.set(False)
+    try:
+        yield
+    finally:
+        _side_effects.reset(token)
+
+
 def _on_commit(callback) -> None:
-    transaction.on_commit(callback)
+    """Queue a side effect (e-mail, task) for after commit, unless side effects are suppressed."""
+    if _side_effects.get():
+        transaction.on_commit(callback)
 
 
 def _emails():
@@ -483,12 +500,14 @@ def invoice_cancel(
         invoice.save(update_fields=["status"])
         credit_note_id = credit_note.pk
         _on_commit(lambda: _invoice_document_queue(invoice_id=credit_note_id, send=True))
-        if reissue:
-            sponsorship = Sponsorship.objects.select_for_update().get(pk=invoice.sponsorship_id)
-            if sponsorship.status != Status.INVOICED:
-                raise InvalidTransition(_("Only an unpaid invoice can be cancelled and issued again."))
+        sponsorship = Sponsorship.objects.select_for_update().get(pk=invoice.sponsorship_id)
+        if reissue and sponsorship.status != Status.INVOICED:
+            raise InvalidTransition(_("Only an unpaid invoice can be cancelled and issued again."))
+        if sponsorship.status == Status.INVOICED and not _sponsorship_locked:
+            # Without its invoice the sponsorship is approved again: finance issues a new invoice or cancels it.
             change = sponsorship._move("correct", by=by, reason=reason.strip())
             _change_announce(change)
+        if reissue:
             invoice_issue(sponsorship=sponsorship, by=by)
     return credit_note
 

@@ -64,6 +64,15 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request under /de/ leaves German active in this thread; the next test starts in English again."""
+    yield
+    from django.utils import translation
+
+    translation.activate("en")
+
+
 @pytest.fixture
 def password():
     return "correct-horse-battery-staple"

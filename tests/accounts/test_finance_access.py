@@ -39,6 +39,28 @@ FINANCE_PAGES = [
     "/admin/fundraising/receipt-runs/",
     "/admin/payments/events/",
     "/admin/payments/events/inspect/{webhook_event}/",
+    # Sponsors: sponsorships, invoices, companies' billing data, packages
+    "/admin/sponsors/sponsorships/",
+    "/admin/sponsors/sponsorships/?export=csv",
+    "/admin/sponsors/sponsorships/inspect/{sponsorship}/",
+    "/admin/sponsors/sponsorships/approve/{submitted_sponsorship}/",
+    "/admin/sponsors/sponsorships/reject/{submitted_sponsorship}/",
+    "/admin/sponsors/sponsorships/invoice/{approved_sponsorship}/",
+    "/admin/sponsors/sponsorships/cancel/{sponsorship}/",
+    "/admin/sponsors/invoices/",
+    "/admin/sponsors/invoices/?export=csv",
+    "/admin/sponsors/invoices/inspect/{invoice}/",
+    "/admin/sponsors/invoices/pay/{invoice}/",
+    "/admin/sponsors/invoices/cancel/{invoice}/",
+    "/admin/sponsors/invoices/pdf/{invoice}/",
+    "/admin/sponsors/unpaid-invoices/",
+    "/admin/sponsors/unpaid-invoices/?export=csv",
+    "/admin/sponsors/companies/",
+    "/admin/sponsors/companies/?export=csv",
+    "/admin/sponsors/companies/inspect/{sponsor}/",
+    "/admin/sponsors/companies/edit/{sponsor}/",
+    "/admin/snippets/sponsors/package/",
+    "/admin/snippets/sponsors/package/edit/{package}/",
 ]
 
 
@@ -61,6 +83,7 @@ def finance_objects(db):
     from tests.factories.fundraising import PaymentFactory
 
     payment = PaymentFactory()
+    sponsorships = _sponsorships()
     event = WebhookEvent.objects.create(
         stripe_id="evt_access_1", type="invoice.paid", created=timezone.now(), payload={"id": "evt_access_1"}
     )
@@ -75,6 +98,30 @@ def finance_objects(db):
         "account": Account.objects.get(code="expense-salaries").pk,
         "cost_centre": CostCentre.objects.get(code="CORE").pk,
         "failed_task": failed.pk,
+        **sponsorships,
+    }
+
+
+def _sponsorships() -> dict[str, int]:
+    """An invoiced sponsorship with its open invoice (PDF stored), a submitted and an approved one."""
+    from django.core.files.base import ContentFile
+
+    from sponsors import services
+    from tests.factories.sponsors import PackageFactory, SponsorshipFactory
+
+    package = PackageFactory()
+    invoiced = services.sponsorship_approve(
+        sponsorship=SponsorshipFactory(package=package, status="submitted"), by=None
+    )
+    invoice = invoiced.invoices.get()
+    invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(b"%PDF-1.7 test"), save=True)
+    return {
+        "sponsorship": invoiced.pk,
+        "sponsor": invoiced.sponsor_id,
+        "invoice": invoice.pk,
+        "package": package.pk,
+        "submitted_sponsorship": SponsorshipFactory(package=package, status="submitted").pk,
+        "approved_sponsorship": SponsorshipFactory(package=package, status="approved").pk,
     }
 
 
