@@ -364,7 +364,7 @@ class SponsorApplicationForm(forms.ModelForm):
             return None
         from .logos import logo_process
 
-        logo_process(upload)  # raises ValidationError with the message to show
+        self.processed_logo = logo_process(upload)  # raises ValidationError with the message to show
         upload.seek(0)
         return upload
 
@@ -461,7 +461,7 @@ class LogoReplaceForm(forms.Form):
         upload = self.cleaned_data["logo"]
         from .logos import logo_process
 
-        logo_process(upload)
+        self.processed_logo = logo_process(upload)
         upload.seek(0)
         return upload
 

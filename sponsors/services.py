@@ -210,12 +210,13 @@ def sponsorship_cancel(*, sponsorship: Sponsorship, by, reason: str) -> Sponsors
 # --- Logos ----------------------------------------------------------------------------------------
 
 
-def logo_upload(*, sponsor: Sponsor, upload, by=None) -> SponsorLogo:
+def logo_upload(*, sponsor: Sponsor, upload, by=None, processed=None) -> SponsorLogo:
     """Store a new logo for review (re-encoded by ``sponsors.logos``; raises ``ValidationError`` with a
-    clear message, and stores nothing, for anything refused)."""
+    clear message, and stores nothing, for anything refused). ``processed`` is the result of
+    ``logo_process(upload)`` when a form has already checked the upload."""
     from .logos import logo_process
 
-    processed = logo_process(upload)
+    processed = processed or logo_process(upload)
     with transaction.atomic():
         logo = SponsorLogo(
             sponsor=sponsor,

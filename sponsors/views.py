@@ -87,7 +87,14 @@ def _application_store(*, form: SponsorApplicationForm, contacts, user) -> Spons
             user_grant_role(user=user, role_name=SPONSOR_CONTACT)
             upload = form.cleaned_data.get("logo")
             if upload:
-                stored_logos.append(services.logo_upload(sponsor=sponsor, upload=upload, by=user))
+                stored_logos.append(
+                    services.logo_upload(
+                        sponsor=sponsor,
+                        upload=upload,
+                        by=user,
+                        processed=getattr(form, "processed_logo", None),
+                    )
+                )
             sponsorship = services.sponsorship_draft(
                 sponsor=sponsor,
                 package=form.cleaned_data["package"],
@@ -323,7 +330,12 @@ def logo_replace(request, pk: int):
     form = LogoReplaceForm(request.POST, request.FILES, auto_id=f"id_logo{sponsor.pk}_%s")
     if form.is_valid():
         try:
-            services.logo_upload(sponsor=sponsor, upload=form.cleaned_data["logo"], by=request.user)
+            services.logo_upload(
+                sponsor=sponsor,
+                upload=form.cleaned_data["logo"],
+                by=request.user,
+                processed=getattr(form, "processed_logo", None),
+            )
         except ValidationError as error:
             form.add_error("logo", error)
         else:
