@@ -7,8 +7,15 @@ sandbox clock, refunds, disputes, payouts), is told to the site the way Stripe t
 like Stripe's, signed with ``STRIPE_WEBHOOK_SECRET`` and delivered through the same webhook view, after
 the sandbox's own transaction commits. The look-ups the pipeline makes are answered from the same state.
 
+Checkout takes cards and, for one-time payments in EUR, SEPA Direct Debit with Stripe's test IBANs. A debit
+goes Stripe's asynchronous way: the session completes unpaid (payment intent processing, charge pending);
+the bank's answer comes later (``sepa_settle``: the button on the sandbox's debit page, the moving clock,
+or at once while ``PAYMENTS_SANDBOX_SEPA_DELAY_SECONDS`` is 0) as checkout.session.async_payment_succeeded
+or checkout.session.async_payment_failed.
+
 Money inside is in integer minor units, as at Stripe; what leaves through ``Settlement`` is Decimal.
-Fees: 1.5 % + 0.25 EUR per charge; USD is converted at a fixed 0.92 EUR per USD; a dispute costs 15 EUR.
+Fees: 1.5 % + 0.25 EUR per card charge, 0.35 EUR per SEPA Direct Debit; USD is converted at a fixed
+0.92 EUR per USD; a dispute costs 15 EUR.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime
+import hashlib
 import heapq
 import json
 import logging
@@ -31,6 +39,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from stdnum import iban as stdnum_iban
 
 from . import signing
 from .errors import PaymentError, PaymentRequestRefused, UnknownObject
@@ -44,12 +53,14 @@ API_VERSION = "2026-10-28.endive"  # the version stripe-python 16 pins
 USD_TO_EUR = Decimal("0.92")
 FEE_RATE = Decimal("0.015")
 FEE_FIXED_CENTS = 25
+SEPA_FEE_CENTS = 35  # Stripe's fee per SEPA Direct Debit, whatever the amount
 DISPUTE_FEE_CENTS = 1500
 VAT_RATE = Decimal("19")  # what the sandbox's stand-in for Stripe Tax charges, included in the price
 AVAILABLE_AFTER_DAYS = 7
 PORTAL_LIFETIME_SECONDS = 3600
 RETRY_AFTER_DAYS = (3, 5, 7)  # Smart Retries, simplified: 4 attempts in about two weeks, then cancel
 CLOCK_ID = "clock_sandbox"
+PAYMENT_METHOD_TYPES = ("card", "sepa_debit")  # what the sandbox's checkout takes
 DAY = 86400
 
 
@@ -148,6 +159,64 @@ def _card(number: str) -> SandboxCard:
     if card is None:
         raise CardDeclined(None)
     return card
+
+
+# --- Test IBANs (SEPA Direct Debit) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SandboxIban:
+    iban: str
+    label: str
+    bank_code: str
+    failure_code: str = ""  # Stripe's failure code when the bank returns the debit
+    message: str = ""
+
+
+TEST_IBANS: dict[str, SandboxIban] = {
+    account.iban: account
+    for account in (
+        SandboxIban("DE89370400440532013000", _("The debit succeeds"), "37040044"),
+        SandboxIban("AT611904300234573201", _("The debit succeeds (Austria)"), "19043"),
+        SandboxIban(
+            "DE62370400440532013001",
+            _("The debit fails"),
+            "37040044",
+            "insufficient_funds",
+            _("The customer's account has insufficient funds to cover this payment."),
+        ),
+    )
+}
+IBAN_SUCCESS = "DE89370400440532013000"
+IBAN_SUCCESS_AUSTRIA = "AT611904300234573201"
+IBAN_FAILS = "DE62370400440532013001"
+
+
+class IbanRefused(PaymentError):
+    """A valid IBAN that is not one of the sandbox's test IBANs: no money moves in the sandbox."""
+
+    def __init__(self):
+        self.code = "invalid_bank_account_iban"
+        self.user_message = _("This is not one of the sandbox's test IBANs. Use one of those listed below.")
+        super().__init__(str(self.user_message))
+
+
+def iban_compact(value: str) -> str:
+    """The IBAN without spaces, in capitals (``DE89 3704 …`` becomes ``DE893704…``)."""
+    return stdnum_iban.compact(str(value))
+
+
+def _test_iban(value: str) -> SandboxIban:
+    account = TEST_IBANS.get(iban_compact(value))
+    if account is None:
+        raise IbanRefused()
+    return account
+
+
+def sepa_delay_seconds() -> int:
+    """After how much sandbox time the bank answers a debit (when the clock is moved past it; the debit page's
+    button answers it before). 0: at once, as in Stripe's test mode."""
+    return max(0, int(getattr(settings, "PAYMENTS_SANDBOX_SEPA_DELAY_SECONDS", 0) or 0))
 
 
 # --- Clock, ids and storage ------------------------------------------------------------------------
@@ -520,6 +589,71 @@ def _payment_method_json(
     }
 
 
+def _sepa_debit_payment_method_json(
+    *, account: SandboxIban, email: str, name: str, address: dict | None, now: int
+) -> dict:
+    """A bank account as Checkout makes it for a one-time debit: not attached to the customer."""
+    return {
+        "id": new_id("pm"),
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": address or _address_json(None),
+            "email": email or None,
+            "name": name or None,
+            "phone": None,
+            "tax_id": None,
+        },
+        "created": now,
+        "customer": None,
+        "livemode": False,
+        "metadata": {},
+        "sepa_debit": {
+            "bank_code": account.bank_code,
+            "branch_code": "",
+            "country": account.iban[:2],
+            # Stripe's fingerprint is the same for the same account, so is the sandbox's
+            "fingerprint": hashlib.sha256(f"sandbox-iban:{account.iban}".encode()).hexdigest()[:16],
+            "generated_from": {"charge": None, "setup_attempt": None},
+            "last4": account.iban[-4:],
+        },
+        "type": "sepa_debit",
+    }
+
+
+def _mandate_json(*, payment_method_id: str, ip_address: str, user_agent: str, now: int) -> dict:
+    """The SEPA mandate the payer accepted on the checkout page."""
+    return {
+        "id": new_id("mandate"),
+        "object": "mandate",
+        "customer_acceptance": {
+            "accepted_at": now,
+            "online": {"ip_address": ip_address or None, "user_agent": user_agent or None},
+            "type": "online",
+        },
+        "livemode": False,
+        "multi_use": {},
+        "payment_method": payment_method_id,
+        "payment_method_details": {
+            "sepa_debit": {"reference": _random(16, string.ascii_uppercase + string.digits), "url": ""},
+            "type": "sepa_debit",
+        },
+        "status": "active",
+        "type": "multi_use",
+    }
+
+
+_PAYMENT_METHOD_OPTIONS = {
+    "card": {
+        "installments": None,
+        "mandate_options": None,
+        "network": None,
+        "request_three_d_secure": "automatic",
+    },
+    "sepa_debit": {},
+}
+
+
 def _payment_intent_json(
     *,
     amount: int,
@@ -529,6 +663,7 @@ def _payment_intent_json(
     description: str | None,
     metadata: dict,
     now: int,
+    payment_method_types: Sequence[str] = ("card",),
 ) -> dict:
     pi_id = new_id("pi")
     return {
@@ -561,14 +696,11 @@ def _payment_intent_json(
         "payment_method": payment_method_id,
         "payment_method_configuration_details": None,
         "payment_method_options": {
-            "card": {
-                "installments": None,
-                "mandate_options": None,
-                "network": None,
-                "request_three_d_secure": "automatic",
-            }
+            kind: copy.deepcopy(_PAYMENT_METHOD_OPTIONS[kind])
+            for kind in payment_method_types
+            if kind in _PAYMENT_METHOD_OPTIONS
         },
-        "payment_method_types": ["card"],
+        "payment_method_types": list(payment_method_types),
         "processing": None,
         "receipt_email": None,
         "review": None,
@@ -583,17 +715,68 @@ def _payment_intent_json(
     }
 
 
-def _charge_json(
-    *, payment_intent: dict, payment_method: dict, card: SandboxCard, succeeded: bool, now: int
+def _payment_method_details(
+    *, payment_method: dict, amount: int, succeeded: bool, mandate_id: str | None
 ) -> dict:
+    """The charge's copy of its payment method, as Stripe's ``payment_method_details``."""
+    if payment_method["type"] == "sepa_debit":
+        account = payment_method["sepa_debit"]
+        return {
+            "sepa_debit": {
+                "bank_code": account["bank_code"],
+                "branch_code": account["branch_code"],
+                "country": account["country"],
+                "fingerprint": account["fingerprint"],
+                "last4": account["last4"],
+                "mandate": mandate_id,
+            },
+            "type": "sepa_debit",
+        }
+    pm_card = payment_method["card"]
+    return {
+        "card": {
+            "amount_authorized": amount if succeeded else None,
+            "authorization_code": _random(6, string.digits) if succeeded else None,
+            "brand": pm_card["brand"],
+            "checks": pm_card["checks"],
+            "country": pm_card["country"],
+            "exp_month": pm_card["exp_month"],
+            "exp_year": pm_card["exp_year"],
+            "extended_authorization": {"status": "disabled"},
+            "fingerprint": pm_card["fingerprint"],
+            "funding": pm_card["funding"],
+            "incremental_authorization": {"status": "unavailable"},
+            "installments": None,
+            "last4": pm_card["last4"],
+            "mandate": None,
+            "multicapture": {"status": "unavailable"},
+            "network": pm_card["brand"],
+            "network_token": {"used": False},
+            "network_transaction_id": _random(15, string.digits),
+            "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
+            "regulated_status": "unregulated",
+            "three_d_secure": None,
+            "wallet": None,
+        },
+        "type": "card",
+    }
+
+
+def _charge_json(
+    *, payment_intent: dict, payment_method: dict, status: str, now: int, mandate_id: str | None = None
+) -> dict:
+    """A charge in ``status`` "succeeded", "failed" (``_charge_fail`` fills in why) or "pending" (a debit
+    waiting for the bank)."""
     ch_id = new_id("ch")
     amount = payment_intent["amount"]
-    pm_card = payment_method["card"]
+    succeeded = status == "succeeded"
+    failed = status == "failed"
+    bank_debit = payment_method["type"] != "card"
     return {
         "id": ch_id,
         "object": "charge",
         "amount": amount,
-        "amount_captured": amount if succeeded else 0,
+        "amount_captured": 0 if failed else amount,
         "amount_refunded": 0,
         "application": None,
         "application_fee": None,
@@ -601,15 +784,15 @@ def _charge_json(
         "balance_transaction": None,
         "billing_details": copy.deepcopy(payment_method["billing_details"]),
         "calculated_statement_descriptor": "SANDBOX",
-        "captured": succeeded,
+        "captured": not failed,
         "created": now,
         "currency": payment_intent["currency"],
         "customer": payment_intent["customer"],
         "description": payment_intent["description"],
         "disputed": False,
         "failure_balance_transaction": None,
-        "failure_code": None if succeeded else card.code or "card_declined",
-        "failure_message": None if succeeded else _english(card.message),
+        "failure_code": None,
+        "failure_message": None,
         "fraud_details": {},
         "livemode": False,
         "metadata": dict(payment_intent["metadata"]),
@@ -618,45 +801,21 @@ def _charge_json(
             "advice_code": None,
             "network_advice_code": None,
             "network_decline_code": None,
-            "network_status": "approved_by_network" if succeeded else "declined_by_network",
-            "reason": None if succeeded else card.decline_code or None,
-            "risk_level": "normal",
-            "risk_score": 21,
-            "seller_message": "Payment complete."
-            if succeeded
-            else "The bank did not return any further details with this decline.",
-            "type": "authorized" if succeeded else "issuer_declined",
+            "network_status": "declined_by_network" if failed else "approved_by_network",
+            "reason": None,
+            "risk_level": "not_assessed" if bank_debit else "normal",
+            "risk_score": None if bank_debit else 21,
+            "seller_message": "The bank did not return any further details with this decline."
+            if failed
+            else "Payment complete.",
+            "type": "issuer_declined" if failed else "authorized",
         },
         "paid": succeeded,
         "payment_intent": payment_intent["id"],
         "payment_method": payment_method["id"],
-        "payment_method_details": {
-            "card": {
-                "amount_authorized": amount if succeeded else None,
-                "authorization_code": _random(6, string.digits) if succeeded else None,
-                "brand": pm_card["brand"],
-                "checks": pm_card["checks"],
-                "country": pm_card["country"],
-                "exp_month": pm_card["exp_month"],
-                "exp_year": pm_card["exp_year"],
-                "extended_authorization": {"status": "disabled"},
-                "fingerprint": pm_card["fingerprint"],
-                "funding": pm_card["funding"],
-                "incremental_authorization": {"status": "unavailable"},
-                "installments": None,
-                "last4": pm_card["last4"],
-                "mandate": None,
-                "multicapture": {"status": "unavailable"},
-                "network": pm_card["brand"],
-                "network_token": {"used": False},
-                "network_transaction_id": _random(15, string.digits),
-                "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
-                "regulated_status": "unregulated",
-                "three_d_secure": None,
-                "wallet": None,
-            },
-            "type": "card",
-        },
+        "payment_method_details": _payment_method_details(
+            payment_method=payment_method, amount=amount, succeeded=succeeded, mandate_id=mandate_id
+        ),
         "receipt_email": None,
         "receipt_number": None,
         "receipt_url": None,
@@ -674,7 +833,7 @@ def _charge_json(
         "source_transfer": None,
         "statement_descriptor": None,
         "statement_descriptor_suffix": None,
-        "status": "succeeded" if succeeded else "failed",
+        "status": status,
         "transfer_data": None,
         "transfer_group": None,
     }
@@ -1014,8 +1173,76 @@ class Charged:
     def succeeded(self) -> bool:
         return self.charge["status"] == "succeeded"
 
+    @property
+    def pending(self) -> bool:
+        return self.charge["status"] == "pending"
 
-def _charge_card(
+
+def _fee_cents(payment_method_type: str, eur_cents: int) -> int:
+    return SEPA_FEE_CENTS if payment_method_type == "sepa_debit" else fee_cents(eur_cents)
+
+
+def _charge_settled(*, payment_intent: dict, charge: dict, payment_method_type: str, now: int) -> dict:
+    """The money arrived: the charge succeeds and its balance transaction (amount and fee in EUR) is made."""
+    amount = payment_intent["amount"]
+    eur, rate = _cents_eur(amount, payment_intent["currency"])
+    balance_transaction = _save(
+        _balance_transaction_json(
+            amount_eur=eur,
+            fee=_fee_cents(payment_method_type, eur),
+            exchange_rate=rate,
+            source=charge["id"],
+            kind="charge",
+            reporting_category="charge",
+            description=payment_intent["description"],
+            now=now,
+        )
+    )
+    charge.update(status="succeeded", paid=True, captured=True, amount_captured=amount)
+    charge["balance_transaction"] = balance_transaction["id"]
+    payment_intent.update(status="succeeded", amount_received=amount)
+    return balance_transaction
+
+
+def _charge_fail(
+    *,
+    payment_intent: dict,
+    charge: dict,
+    payment_method: dict,
+    code: str,
+    decline_code: str,
+    message,
+    seller_message: str | None = None,
+) -> None:
+    """The charge failed with Stripe's ``code`` (and the card network's ``decline_code``)."""
+    charge.update(
+        status="failed",
+        paid=False,
+        captured=False,
+        amount_captured=0,
+        failure_code=code,
+        failure_message=_english(message),
+    )
+    charge["outcome"].update(
+        network_status="declined_by_network", reason=decline_code or None, type="issuer_declined"
+    )
+    if seller_message:
+        charge["outcome"]["seller_message"] = seller_message
+    payment_intent.update(
+        status="requires_payment_method",
+        last_payment_error={
+            "charge": charge["id"],
+            "code": code,
+            "decline_code": decline_code or None,
+            "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+            "message": _english(message),
+            "payment_method": copy.deepcopy(payment_method),
+            "type": "card_error",
+        },
+    )
+
+
+def _charge(
     *,
     payment_method_id: str,
     amount: int,
@@ -1025,11 +1252,15 @@ def _charge_card(
     metadata: dict,
     now: int,
     fail: bool = False,
+    payment_method_types: Sequence[str] = ("card",),
+    mandate_id: str | None = None,
 ) -> Charged:
-    """A payment intent and its charge with the saved card; on success also the balance transaction."""
+    """A payment intent and its charge with a payment method.
+
+    A card is answered at once: on success also the balance transaction. A SEPA Direct Debit is sent to
+    the bank: the payment intent is processing and its charge pending until ``_debit_answer``.
+    """
     payment_method = retrieve(payment_method_id, "payment_method")
-    card = TEST_CARDS[_private(payment_method_id)["number"]]
-    succeeded = not fail and not card.code
     payment_intent = _payment_intent_json(
         amount=amount,
         currency=currency,
@@ -1038,41 +1269,72 @@ def _charge_card(
         description=description,
         metadata=metadata,
         now=now,
+        payment_method_types=payment_method_types,
     )
-    charge = _charge_json(
-        payment_intent=payment_intent, payment_method=payment_method, card=card, succeeded=succeeded, now=now
-    )
-    payment_intent["latest_charge"] = charge["id"]
     balance_transaction = None
-    if succeeded:
-        eur, rate = _cents_eur(amount, currency)
-        balance_transaction = _balance_transaction_json(
-            amount_eur=eur,
-            fee=fee_cents(eur),
-            exchange_rate=rate,
-            source=charge["id"],
-            kind="charge",
-            reporting_category="charge",
-            description=description,
+    if payment_method["type"] == "sepa_debit":
+        charge = _charge_json(
+            payment_intent=payment_intent,
+            payment_method=payment_method,
+            status="pending",
+            now=now,
+            mandate_id=mandate_id,
+        )
+        payment_intent["status"] = "processing"
+    else:
+        card = TEST_CARDS[_private(payment_method_id)["number"]]
+        succeeded = not fail and not card.code
+        charge = _charge_json(
+            payment_intent=payment_intent,
+            payment_method=payment_method,
+            status="succeeded" if succeeded else "failed",
             now=now,
         )
-        charge["balance_transaction"] = balance_transaction["id"]
-        payment_intent.update(status="succeeded", amount_received=amount)
-        _save(balance_transaction)
+        if succeeded:
+            balance_transaction = _charge_settled(
+                payment_intent=payment_intent, charge=charge, payment_method_type="card", now=now
+            )
+        else:
+            card_for_error = card if card.code else TEST_CARDS[CARD_DECLINED]
+            _charge_fail(
+                payment_intent=payment_intent,
+                charge=charge,
+                payment_method=payment_method,
+                code=card_for_error.code,
+                decline_code=card_for_error.decline_code,
+                message=card_for_error.message,
+            )
+    payment_intent["latest_charge"] = charge["id"]
+    _save(payment_intent)
+    _save(charge)
+    return Charged(payment_intent, charge, balance_transaction)
+
+
+def _debit_answer(*, payment_intent_id: str, now: int) -> Charged:
+    """The bank's answer to a pending SEPA Direct Debit, by its test IBAN: the money arrives (charge
+    succeeded, balance transaction with the SEPA fee, payment intent succeeded) or the debit is returned
+    (charge failed, payment intent requires a payment method again)."""
+    payment_intent = _row(payment_intent_id, "payment_intent", lock=True).data
+    charge = _row(payment_intent["latest_charge"], "charge", lock=True).data
+    if charge["status"] != "pending":
+        raise PaymentRequestRefused(f"The charge {charge['id']} is not waiting for the bank.")
+    payment_method = retrieve(charge["payment_method"], "payment_method")
+    account = TEST_IBANS[_private(payment_method["id"])["iban"]]
+    balance_transaction = None
+    if account.failure_code:
+        _charge_fail(
+            payment_intent=payment_intent,
+            charge=charge,
+            payment_method=payment_method,
+            code=account.failure_code,
+            decline_code="",
+            message=account.message,
+            seller_message=f"The bank returned the decline code `{account.failure_code}`.",
+        )
     else:
-        card_for_error = card if card.code else TEST_CARDS[CARD_DECLINED]
-        payment_intent["last_payment_error"] = {
-            "charge": charge["id"],
-            "code": card_for_error.code,
-            "decline_code": card_for_error.decline_code or None,
-            "doc_url": f"https://stripe.com/docs/error-codes/{card_for_error.code.replace('_', '-')}",
-            "message": _english(card_for_error.message),
-            "payment_method": copy.deepcopy(payment_method),
-            "type": "card_error",
-        }
-        charge["failure_code"] = card_for_error.code
-        charge["failure_message"] = _english(card_for_error.message)
-        charge["outcome"]["reason"] = card_for_error.decline_code or None
+        balance_transaction = _charge_settled(
+            payment_intent=payment_intent, charge=charge, payment_method_type="sepa_debit", now=now
+        )
     _save(payment_intent)
     _save(charge)
     return Charged(payment_intent, charge, balance_transaction)
@@ -1170,6 +1432,12 @@ class SandboxGateway:
             _row(request.customer_id, "customer")
         if request.mode not in ("payment", "subscription"):
             raise PaymentRequestRefused(f"Unknown checkout mode {request.mode!r}.")
+        payment_method_types = list(dict.fromkeys(request.payment_methods)) or ["card"]
+        unknown = [kind for kind in payment_method_types if kind not in PAYMENT_METHOD_TYPES]
+        if unknown:
+            raise PaymentRequestRefused(
+                f"The sandbox takes {' and '.join(PAYMENT_METHOD_TYPES)} only, not {', '.join(unknown)}."
+            )
         with transaction.atomic():
             if request.price_lookup_key:
                 price = _price_by_lookup_key(request.price_lookup_key)
@@ -1199,6 +1467,16 @@ class SandboxGateway:
                 _save(price)
             if request.mode == "subscription" and not price.get("recurring"):
                 raise PaymentRequestRefused("A subscription needs a recurring price.")
+            if "sepa_debit" in payment_method_types and price["currency"] != "eur":
+                raise PaymentRequestRefused(
+                    f"SEPA Direct Debit takes EUR only, not {price['currency'].upper()}."
+                )
+            if "sepa_debit" in payment_method_types and request.mode != "payment":
+                logger.warning(
+                    "sandbox: SEPA Direct Debit is offered for one-time payments only; this %s checkout "
+                    "shows the card form alone.",
+                    request.mode,
+                )
             amount = int(price["unit_amount"])
             tax = _tax_cents(amount, request.automatic_tax)
             session_id = new_id("cs")
@@ -1257,7 +1535,7 @@ class SandboxGateway:
                 "payment_method_collection": "always" if request.mode == "subscription" else None,
                 "payment_method_configuration_details": None,
                 "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-                "payment_method_types": ["card"],
+                "payment_method_types": payment_method_types,
                 "payment_status": "unpaid",
                 "permissions": None,
                 "phone_number_collection": {"enabled": False},
@@ -1306,7 +1584,9 @@ class SandboxGateway:
     def settlement_for_payment_intent(self, *, payment_intent_id: str) -> Settlement:
         payment_intent = retrieve(payment_intent_id, "payment_intent")
         charge = retrieve(payment_intent.get("latest_charge") or "", "charge")
-        transaction_json = retrieve(charge.get("balance_transaction") or "", "balance_transaction")
+        if not charge.get("balance_transaction"):  # a debit the bank has not paid yet, or a failed charge
+            raise UnknownObject(f"Payment intent {payment_intent_id} has no settled charge yet.")
+        transaction_json = retrieve(charge["balance_transaction"], "balance_transaction")
         return settlement_from(
             charge=charge, balance_transaction=transaction_json, payment_intent_id=payment_intent_id
         )
@@ -1366,6 +1646,26 @@ class CheckoutPage:
     interval: str
     email: str  # known already (prefilled or the customer's); otherwise the page asks for it
     collect_address: bool
+    payment_methods: tuple[str, ...] = ("card",)  # the choices on the page, in Stripe's order
+    business_name: str = ""  # who the SEPA mandate authorises (Stripe: the account's public business name)
+
+
+def payment_methods_offered(session: dict) -> tuple[str, ...]:
+    """The payment methods the page offers for a session: those it allows that the sandbox can take.
+
+    SEPA Direct Debit is for one-time payments in EUR (the sandbox does not debit subscriptions)."""
+    allowed = session.get("payment_method_types") or ["card"]
+    offered = tuple(
+        kind
+        for kind in PAYMENT_METHOD_TYPES
+        if kind in allowed
+        and (kind != "sepa_debit" or (session["mode"] == "payment" and session["currency"] == "eur"))
+    )
+    return offered or ("card",)
+
+
+def business_name() -> str:
+    return getattr(settings, "WAGTAIL_SITE_NAME", "") or "Sandbox"
 
 
 def checkout_page(*, session_id: str) -> CheckoutPage:
@@ -1383,6 +1683,58 @@ def checkout_page(*, session_id: str) -> CheckoutPage:
         interval=(price.get("recurring") or {}).get("interval") or "",
         email=email,
         collect_address=session.get("billing_address_collection") == "required",
+        payment_methods=payment_methods_offered(session),
+        business_name=business_name(),
+    )
+
+
+def _success_url(session: dict) -> str:
+    return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+
+
+def _checkout_payer(
+    session: dict, *, email: str, address: Address | None
+) -> tuple[dict | None, str, dict | None]:
+    """(the session's customer or None, the payer's email, the billing address as JSON or None) for an
+    open session; refuses a session that is not open, and a payer without an email address."""
+    if session["status"] != "open":
+        raise PaymentRequestRefused(_("This checkout session has expired."))
+    address_json = _address_json(address) if session.get("billing_address_collection") == "required" else None
+    customer = retrieve(session["customer"], "customer") if session.get("customer") else None
+    email = (customer or {}).get("email") or session.get("customer_email") or email
+    if not email:
+        raise PaymentRequestRefused(_("Please enter your email address."))
+    return customer, email, address_json
+
+
+def _checkout_customer(
+    customer: dict | None, *, email: str, name: str, address_json: dict | None, now: int
+) -> dict:
+    """The session's customer, or a new one (customer_creation "always"); not saved yet."""
+    if customer is None:
+        return _customer_json(email=email, name=name, address=address_json, now=now)
+    if address_json and _has_address(address_json):  # Checkout saves the billing address it collected
+        customer.update(address=address_json, name=name or customer.get("name"))
+    return customer
+
+
+def _session_complete(
+    session: dict, *, customer: dict, email: str, name: str, address_json: dict | None, payment_status: str
+) -> None:
+    session.update(
+        customer=customer["id"],
+        customer_details={
+            "address": address_json or _address_json(None),
+            "business_name": None,
+            "email": email,
+            "individual_name": None,
+            "name": name or customer.get("name"),
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        },
+        status="complete",
+        payment_status=payment_status,
     )
 
 
@@ -1405,26 +1757,17 @@ def checkout_pay(
     with transaction.atomic():
         row = _row(session_id, "checkout.session", lock=True)
         session = row.data
-        success_url = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)
+        success_url = _success_url(session)
         if session["status"] == "complete":
             return success_url
-        if session["status"] != "open":
-            raise PaymentRequestRefused(_("This checkout session has expired."))
+        customer, email, address_json = _checkout_payer(session, email=email, address=address)
+        if "card" not in payment_methods_offered(session):
+            raise PaymentRequestRefused(_("This checkout does not take cards."))
         now = clock_now()
-        address_json = (
-            _address_json(address) if session.get("billing_address_collection") == "required" else None
-        )
-        customer = retrieve(session["customer"], "customer") if session.get("customer") else None
-        email = (customer or {}).get("email") or session.get("customer_email") or email
-        if not email:
-            raise PaymentRequestRefused(_("Please enter your email address."))
         card = _card(card_number)
         if card.code:
             raise CardDeclined(card)
-        if customer is None:
-            customer = _customer_json(email=email, name=name, address=address_json, now=now)
-        elif address_json and _has_address(address_json):  # Checkout saves the billing address it collected
-            customer.update(address=address_json, name=name or customer.get("name"))
+        customer = _checkout_customer(customer, email=email, name=name, address_json=address_json, now=now)
         payment_method = _payment_method_create(
             number=card_number,
             customer=customer,
@@ -1436,19 +1779,12 @@ def checkout_pay(
         )
         customer["invoice_settings"]["default_payment_method"] = payment_method["id"]
         _save(customer)
-        session.update(
-            customer=customer["id"],
-            customer_details={
-                "address": address_json or _address_json(None),
-                "business_name": None,
-                "email": email,
-                "individual_name": None,
-                "name": name or customer.get("name"),
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
-            status="complete",
+        _session_complete(
+            session,
+            customer=customer,
+            email=email,
+            name=name,
+            address_json=address_json,
             payment_status="paid",
         )
         price = retrieve(_private(session_id)["price"], "price")
@@ -1481,7 +1817,7 @@ def checkout_pay(
             _emit("invoice.paid", invoice, now=now)
             _emit("invoice_payment.paid", invoice_payment, now=now)
         else:
-            charged = _charge_card(
+            charged = _charge(
                 payment_method_id=payment_method["id"],
                 amount=session["amount_total"],
                 currency=session["currency"],
@@ -1489,12 +1825,170 @@ def checkout_pay(
                 description=None,
                 metadata=session["metadata"],
                 now=now,
+                payment_method_types=session["payment_method_types"],
             )
             session["payment_intent"] = charged.payment_intent["id"]
             row.data = session
             row.save(update_fields=["data"])
             _emit("checkout.session.completed", session, now=now)
     return success_url
+
+
+def checkout_sepa_pay(
+    *,
+    session_id: str,
+    iban: str,
+    email: str = "",
+    name: str = "",
+    address: Address | None = None,
+    ip_address: str = "",
+    user_agent: str = "",
+) -> str:
+    """Pay a one-time checkout session by SEPA Direct Debit with a test IBAN, as on Stripe's page.
+
+    As at Stripe the session completes at once but unpaid: checkout.session.completed with
+    payment_status "unpaid", a customer, the accepted mandate, a payment intent "processing" and its
+    charge "pending". The bank answers later (``sepa_settle``), at once while
+    ``PAYMENTS_SANDBOX_SEPA_DELAY_SECONDS`` is 0. Returns the success URL; raises ``IbanRefused`` for an
+    IBAN that is not a test IBAN and ``PaymentRequestRefused`` for a session that is not open or does not
+    take SEPA Direct Debit (nothing happens then).
+    """
+    delay = sepa_delay_seconds()
+    with transaction.atomic():
+        row = _row(session_id, "checkout.session", lock=True)
+        session = row.data
+        success_url = _success_url(session)
+        if session["status"] == "complete":
+            return success_url
+        customer, email, address_json = _checkout_payer(session, email=email, address=address)
+        if "sepa_debit" not in payment_methods_offered(session):
+            raise PaymentRequestRefused(_("This checkout does not take SEPA Direct Debit."))
+        if not name.strip():
+            raise PaymentRequestRefused(_("Please enter the name of the account holder."))
+        account = _test_iban(iban)
+        now = clock_now()
+        customer = _save(
+            _checkout_customer(customer, email=email, name=name, address_json=address_json, now=now)
+        )
+        payment_method = _save(
+            _sepa_debit_payment_method_json(
+                account=account, email=email, name=name, address=address_json, now=now
+            ),
+            private={"iban": account.iban},
+        )
+        mandate = _save(
+            _mandate_json(
+                payment_method_id=payment_method["id"], ip_address=ip_address, user_agent=user_agent, now=now
+            )
+        )
+        _session_complete(
+            session,
+            customer=customer,
+            email=email,
+            name=name,
+            address_json=address_json,
+            payment_status="unpaid",
+        )
+        charged = _charge(
+            payment_method_id=payment_method["id"],
+            amount=session["amount_total"],
+            currency=session["currency"],
+            customer_id=customer["id"],
+            description=None,
+            metadata=session["metadata"],
+            now=now,
+            payment_method_types=session["payment_method_types"],
+            mandate_id=mandate["id"],
+        )
+        session["payment_intent"] = charged.payment_intent["id"]
+        row.data = session
+        row.private = {**row.private, "debit": "pending", "debit_due": now + delay}
+        row.save(update_fields=["data", "private"])
+        _emit("checkout.session.completed", session, now=now)
+    if delay == 0:
+        sepa_settle(session_id=session_id)
+    return success_url
+
+
+@dataclass(frozen=True)
+class SepaDebit:
+    """A checkout session's SEPA Direct Debit, for the sandbox's debit page."""
+
+    session: dict
+    status: str  # "pending" (waiting for the bank), "succeeded" or "failed"
+    product_name: str
+    amount: Decimal
+    currency: str
+    bank_country: str
+    last4: str
+    mandate_reference: str
+    due: datetime.datetime  # when the sandbox's bank answers by itself (as the clock moves)
+    success_url: str
+
+
+def sepa_debit(*, session_id: str) -> SepaDebit | None:
+    """The session's SEPA Direct Debit, or None when it was not paid by one."""
+    row = _row(session_id, "checkout.session")
+    if not row.private.get("debit"):
+        return None
+    session = copy.deepcopy(row.data)
+    charge = retrieve(retrieve(session["payment_intent"], "payment_intent")["latest_charge"], "charge")
+    details = charge["payment_method_details"]["sepa_debit"]
+    mandate = retrieve(details["mandate"], "mandate")
+    return SepaDebit(
+        session=session,
+        status=row.private["debit"],
+        product_name=product_name(retrieve(row.private["price"], "price")["product"]),
+        amount=amount_from_minor(session["amount_total"], session["currency"]),
+        currency=session["currency"],
+        bank_country=details["country"],
+        last4=details["last4"],
+        mandate_reference=mandate["payment_method_details"]["sepa_debit"]["reference"],
+        due=datetime.datetime.fromtimestamp(row.private["debit_due"], tz=datetime.UTC),
+        success_url=_success_url(session),
+    )
+
+
+def sepa_settle(*, session_id: str | None = None) -> int:
+    """The bank answers the pending SEPA Direct Debits now (or the one of ``session_id``).
+
+    By its test IBAN a debit is paid (charge succeeded with its balance transaction and the SEPA fee,
+    payment intent succeeded, session payment_status "paid": checkout.session.async_payment_succeeded) or
+    returned (charge failed, payment intent requires a payment method, the session stays unpaid:
+    checkout.session.async_payment_failed). Returns how many debits were answered; an answered debit is
+    never answered again.
+    """
+    rows = SandboxObject.objects.filter(kind="checkout.session", private__debit="pending")
+    if session_id is not None:
+        rows = rows.filter(stripe_id=session_id)
+    now = clock_now()
+    answered = 0
+    for pending_id in list(rows.order_by("pk").values_list("stripe_id", flat=True)):
+        if _debit_settle(session_id=pending_id, moment=now) is not None:
+            answered += 1
+    return answered
+
+
+def _debit_settle(*, session_id: str, moment: int) -> Charged | None:
+    with transaction.atomic():
+        row = _row(session_id, "checkout.session", lock=True)
+        if row.private.get("debit") != "pending":
+            return None
+        session = row.data
+        charged = _debit_answer(payment_intent_id=session["payment_intent"], now=moment)
+        if charged.succeeded:
+            session["payment_status"] = "paid"
+        row.data = session
+        row.private = {**row.private, "debit": charged.charge["status"]}
+        row.save(update_fields=["data", "private"])
+        _emit(
+            "checkout.session.async_payment_succeeded"
+            if charged.succeeded
+            else "checkout.session.async_payment_failed",
+            session,
+            now=moment,
+        )
+        return charged
 
 
 def checkout_expire(*, session_id: str) -> dict:
@@ -1549,7 +2043,7 @@ def _invoice_attempt(
     payment_method_id: str = "",
 ) -> tuple[dict, Charged, dict | None]:
     payment_method_id = payment_method_id or _payment_method_of(subscription)
-    charged = _charge_card(
+    charged = _charge(
         payment_method_id=payment_method_id,
         amount=invoice["amount_due"],
         currency=invoice["currency"],
@@ -1603,9 +2097,12 @@ class Happening:
 
     moment: int
     subscription_id: str
-    what: str  # "renewed", "renewal failed", "retry paid", "retry failed", "ended", "canceled after failures"
+    # "renewed", "renewal failed", "retry paid", "retry failed", "ended", "canceled after failures";
+    # for a checkout's SEPA Direct Debit: "debit paid", "debit failed"
+    what: str
     invoice_id: str = ""
     charge_id: str = ""
+    checkout_session_id: str = ""
 
 
 def clock_advance(*, days: float, fail: Iterable[str] = ()) -> list[Happening]:
@@ -1615,7 +2112,8 @@ def clock_advance(*, days: float, fail: Iterable[str] = ()) -> list[Happening]:
     period end end instead. A renewal of a subscription or customer named in ``fail`` fails (so does any
     with a card that fails after saving): its invoice stays open with a retry date and the subscription
     goes past_due. Open invoices are retried when their retry date passes (also failing for ``fail``);
-    after the last failed retry the subscription is canceled.
+    after the last failed retry the subscription is canceled. Pending SEPA Direct Debits are answered by
+    the bank when their time comes (``PAYMENTS_SANDBOX_SEPA_DELAY_SECONDS`` after the payment).
     """
     fail = set(fail)
     target = clock_now() + int(days * DAY)
@@ -1623,10 +2121,18 @@ def clock_advance(*, days: float, fail: Iterable[str] = ()) -> list[Happening]:
     queue: list[tuple[int, int, str]] = []
     for order, sub in enumerate(objects("subscription", data__status__in=["active", "past_due", "trialing"])):
         queue.append((_next_due(sub), order, sub["id"]))
+    for row in SandboxObject.objects.filter(kind="checkout.session", private__debit="pending").order_by("pk"):
+        queue.append((int(row.private["debit_due"]), len(queue), row.stripe_id))
     heapq.heapify(queue)
     order = len(queue)
     while queue and queue[0][0] <= target:
-        moment, _order, sub_id = heapq.heappop(queue)
+        moment, _order, object_id = heapq.heappop(queue)
+        if object_id.startswith("cs_"):
+            happening = _debit_due(session_id=object_id, moment=moment)
+            if happening is not None:
+                happenings.append(happening)
+            continue
+        sub_id = object_id
         happening = _subscription_due(subscription_id=sub_id, moment=moment, fail=fail)
         if happening is None:
             continue
@@ -1637,6 +2143,21 @@ def clock_advance(*, days: float, fail: Iterable[str] = ()) -> list[Happening]:
             heapq.heappush(queue, (_next_due(sub), order, sub_id))
     clock_set(moment=datetime.datetime.fromtimestamp(target, tz=datetime.UTC))
     return happenings
+
+
+def _debit_due(*, session_id: str, moment: int) -> Happening | None:
+    if moment > clock_now():
+        clock_set(moment=datetime.datetime.fromtimestamp(moment, tz=datetime.UTC))
+    charged = _debit_settle(session_id=session_id, moment=moment)
+    if charged is None:
+        return None
+    return Happening(
+        moment,
+        "",
+        "debit paid" if charged.succeeded else "debit failed",
+        charge_id=charged.charge["id"],
+        checkout_session_id=session_id,
+    )
 
 
 def open_invoice(subscription: dict) -> dict | None:
@@ -1979,7 +2500,9 @@ def refund_create(
                     "type": "refund",
                 },
                 "type": "card",
-            },
+            }
+            if charge["payment_method_details"]["type"] == "card"
+            else None,
             "metadata": {},
             "payment_intent": charge["payment_intent"],
             "payment_method": charge["payment_method"],
@@ -2073,7 +2596,9 @@ def dispute_open(*, charge_id: str, reason: str = "fraudulent") -> dict:
                     "network_reason_code": "10.4",
                 },
                 "type": "card",
-            },
+            }
+            if charge["payment_method_details"]["type"] == "card"
+            else None,
             "reason": reason,
             "status": "needs_response",
         }

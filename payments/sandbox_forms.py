@@ -1,4 +1,5 @@
-"""Forms of the sandbox's local Checkout, hosted invoice page and Billing Portal: a card, an address."""
+"""Forms of the sandbox's local Checkout, hosted invoice page and Billing Portal: a card, a bank account for
+SEPA Direct Debit, an address."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import datetime
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError as NumberInvalid
 
-from .sandbox import card_digits
+from .sandbox import card_digits, iban_compact
 from .types import Address
+
+SHORTEST_IBAN = 15  # Norway's
 
 COUNTRIES = [
     ("DE", _("Germany")),
@@ -105,6 +110,53 @@ class CardForm(forms.Form):
         if not (cvc.isdigit() and len(cvc) in (3, 4)):
             raise forms.ValidationError(_("Your card's security code is incomplete."))
         return cvc
+
+
+class SepaDebitForm(forms.Form):
+    """A bank account as Stripe's IBAN element takes it. ``ask_email`` when the session does not know it yet."""
+
+    email = forms.EmailField(label=_("Email"), required=False)
+    name = forms.CharField(
+        label=_("Account holder name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    iban = forms.CharField(
+        label=_("IBAN"),
+        max_length=42,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": "DE00 0000 0000 0000 0000 00",
+            }
+        ),
+    )
+
+    def __init__(self, *args, ask_email: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_email:
+            self.fields["email"].required = True
+            self.fields["email"].widget.attrs["autocomplete"] = "email"
+        else:
+            del self.fields["email"]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Please enter the name of the account holder."))
+        return name
+
+    def clean_iban(self) -> str:
+        """The IBAN, compact, when its format and check digits are right (python-stdnum)."""
+        value = iban_compact(self.cleaned_data["iban"])
+        if len(value) < SHORTEST_IBAN and value[:2].isalpha() and value[2:4].isdigit():
+            raise forms.ValidationError(_("Your IBAN is incomplete."))
+        try:
+            return stdnum_iban.validate(value)
+        except NumberInvalid:
+            raise forms.ValidationError(_("Your IBAN is invalid.")) from None
 
 
 class AddressForm(forms.Form):

@@ -6,6 +6,7 @@ from . import sandbox_views
 
 urlpatterns = [
     path("checkout/<str:session_id>/", sandbox_views.checkout, name="sandbox_checkout"),
+    path("checkout/<str:session_id>/debit/", sandbox_views.checkout_debit, name="sandbox_checkout_debit"),
     path("invoice/<str:token>/", sandbox_views.invoice, name="sandbox_invoice"),
     path("portal/<str:token>/", sandbox_views.portal, name="sandbox_portal"),
     path("portal/<str:token>/card/", sandbox_views.portal_card, name="sandbox_portal_card"),

@@ -1,4 +1,5 @@
-"""The sandbox's local stand-ins for Stripe's hosted pages: Checkout, the hosted invoice page, the Billing Portal.
+"""The sandbox's local stand-ins for Stripe's hosted pages: Checkout (card or SEPA Direct Debit), the hosted
+invoice page, the Billing Portal; and a page where a pending SEPA Direct Debit can be answered by the bank.
 
 Every view answers 404 unless the sandbox is on (``payments.gateway.sandbox_enabled``), so none of this
 exists in production. The work is done by ``payments.sandbox``; the views only show and validate.
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -21,7 +23,7 @@ from . import sandbox
 from .errors import PaymentRequestRefused, UnknownObject
 from .gateway import sandbox_enabled
 from .normalise import amount_from_minor, timestamp
-from .sandbox_forms import AddressForm, CardForm
+from .sandbox_forms import AddressForm, CardForm, SepaDebitForm
 
 
 def sandbox_only(view):
@@ -52,6 +54,31 @@ def _test_cards(numbers=sandbox.CHECKOUT_HINT_CARDS) -> list[dict]:
     ]
 
 
+def _test_ibans() -> list[dict]:
+    return [
+        {
+            "iban": " ".join(account.iban[i : i + 4] for i in range(0, len(account.iban), 4)),
+            "label": account.label,
+        }
+        for account in sandbox.TEST_IBANS.values()
+    ]
+
+
+def _error_summary(*forms) -> list[dict]:
+    """Every error of the forms, each with the id of its field (None: the form's own), for the summary
+    at the top of the page that screen readers announce."""
+    errors = []
+    for form in forms:
+        if form is None or not form.is_bound:
+            continue
+        for message in form.non_field_errors():
+            errors.append({"field_id": None, "label": "", "message": message})
+        for field in form:
+            for message in field.errors:
+                errors.append({"field_id": field.id_for_label, "label": field.label, "message": message})
+    return errors
+
+
 @sandbox_only
 @require_http_methods(["GET", "POST"])
 def checkout(request, session_id: str):
@@ -65,30 +92,57 @@ def checkout(request, session_id: str):
     _use_language(request, session.get("locale"))
     name_label = _("Full name") if page.collect_address else None
     data = request.POST if request.method == "POST" else None
-    card_form = CardForm(data, ask_email=not page.email, name_label=name_label, prefix="card")
+    method = request.POST.get("payment_method") if data is not None else None
+    if method not in page.payment_methods:
+        method = page.payment_methods[0]
+    card_form = CardForm(
+        data if method == "card" else None, ask_email=not page.email, name_label=name_label, prefix="card"
+    )
+    sepa_form = (
+        SepaDebitForm(data if method == "sepa_debit" else None, ask_email=not page.email, prefix="sepa")
+        if "sepa_debit" in page.payment_methods
+        else None
+    )
+    chosen_form = sepa_form if method == "sepa_debit" else card_form
     address_form = AddressForm(data, prefix="address") if page.collect_address else None
     if session["status"] != "open":
         messages.error(request, _("This checkout session has expired."))
     elif (
         request.method == "POST"
-        and card_form.is_valid()
+        and chosen_form.is_valid()
         and (address_form is None or address_form.is_valid())
     ):
-        month, year = card_form.cleaned_data["expiry"]
         try:
-            url = sandbox.checkout_pay(
-                session_id=session_id,
-                card_number=card_form.cleaned_data["card_number"],
-                email=card_form.cleaned_data.get("email") or "",
-                name=card_form.cleaned_data["name"],
-                address=address_form.address() if address_form else None,
-                exp_month=month,
-                exp_year=year,
-            )
+            if method == "sepa_debit":
+                url = sandbox.checkout_sepa_pay(
+                    session_id=session_id,
+                    iban=sepa_form.cleaned_data["iban"],
+                    email=sepa_form.cleaned_data.get("email") or "",
+                    name=sepa_form.cleaned_data["name"],
+                    address=address_form.address() if address_form else None,
+                    ip_address=request.META.get("REMOTE_ADDR", ""),
+                    user_agent=request.headers.get("User-Agent", "")[:500],
+                )
+                debit = sandbox.sepa_debit(session_id=session_id)
+                if debit is not None and debit.status == "pending":
+                    url = reverse("payments:sandbox_checkout_debit", kwargs={"session_id": session_id})
+            else:
+                month, year = card_form.cleaned_data["expiry"]
+                url = sandbox.checkout_pay(
+                    session_id=session_id,
+                    card_number=card_form.cleaned_data["card_number"],
+                    email=card_form.cleaned_data.get("email") or "",
+                    name=card_form.cleaned_data["name"],
+                    address=address_form.address() if address_form else None,
+                    exp_month=month,
+                    exp_year=year,
+                )
         except sandbox.CardDeclined as error:
             card_form.add_error("card_number", error.user_message)
+        except sandbox.IbanRefused as error:
+            sepa_form.add_error("iban", error.user_message)
         except PaymentRequestRefused as error:
-            card_form.add_error(None, str(error))
+            chosen_form.add_error(None, str(error))
         else:
             return HttpResponseRedirect(url)
     return render(
@@ -97,11 +151,40 @@ def checkout(request, session_id: str):
         {
             "page": page,
             "session": session,
+            "method": method,
             "card_form": card_form,
+            "sepa_form": sepa_form,
             "address_form": address_form,
-            "test_cards": _test_cards(),
+            "errors": _error_summary(chosen_form, address_form) if request.method == "POST" else [],
+            "test_cards": _test_cards() if "card" in page.payment_methods else [],
+            "test_ibans": _test_ibans() if sepa_form else [],
+            "sepa_delay": sandbox.sepa_delay_seconds(),
         },
     )
+
+
+@sandbox_only
+@require_http_methods(["GET", "POST"])
+def checkout_debit(request, session_id: str):
+    """Where the sandbox sends a payer after a SEPA Direct Debit while the bank has not answered yet.
+
+    Stripe sends the payer straight back to the site; the sandbox shows this page in between so that a
+    person trying the demo can have the bank answer now (a POST) instead of moving the sandbox clock."""
+    try:
+        debit = sandbox.sepa_debit(session_id=session_id)
+    except UnknownObject:
+        debit = None
+    if debit is None:
+        raise Http404("No SEPA Direct Debit for this checkout session.")
+    _use_language(request, debit.session.get("locale"))
+    if request.method == "POST":
+        if sandbox.sepa_settle(session_id=session_id):
+            if sandbox.sepa_debit(session_id=session_id).status == "succeeded":
+                messages.success(request, _("The bank confirmed the debit: the payment is complete."))
+            else:
+                messages.error(request, _("The bank returned the debit: the payment failed."))
+        return redirect("payments:sandbox_checkout_debit", session_id=session_id)
+    return render(request, "payments/sandbox/debit.html", {"debit": debit})
 
 
 @sandbox_only

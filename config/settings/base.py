@@ -319,6 +319,10 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_TAX_ENABLED = env.bool("STRIPE_TAX_ENABLED", default=False)
 STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=512 * 1024)
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
+# How long the sandbox's bank takes to answer a SEPA Direct Debit, in sandbox seconds: 0 answers at once
+# (as Stripe's test mode); more leaves it processing until the sandbox clock passes it or someone presses
+# "Simulate the bank confirming the debit" on the sandbox's debit page.
+PAYMENTS_SANDBOX_SEPA_DELAY_SECONDS = env.int("PAYMENTS_SANDBOX_SEPA_DELAY_SECONDS", default=0)
 
 # --- Patrons ----------------------------------------------------------------------------------
 PATRON_GRACE_DAYS = env.int("PATRON_GRACE_DAYS", default=14)  # perks kept this long after a failed payment

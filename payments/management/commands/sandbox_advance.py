@@ -1,4 +1,5 @@
-"""Move the payment sandbox's clock forward: renewals, failed renewals, retries and period-end cancellations."""
+"""Move the payment sandbox's clock forward: renewals, failed renewals, retries, period-end cancellations and
+the bank's answers to pending SEPA Direct Debits."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -10,7 +11,8 @@ from payments.normalise import timestamp
 class Command(BaseCommand):
     help = (
         "Move the payment sandbox's clock forward N days and renew every subscription whose period ends by "
-        "then (as Stripe would), emitting the same signed events through the webhook. Sandbox only."
+        "then and answer the SEPA Direct Debits that fall due (as Stripe would), emitting the same signed "
+        "events through the webhook. Sandbox only."
     )
 
     def add_arguments(self, parser):
@@ -35,12 +37,14 @@ class Command(BaseCommand):
         happenings = sandbox.clock_advance(days=days, fail=fail)
         for happening in happenings:
             self.stdout.write(
-                f"{timestamp(happening.moment):%Y-%m-%d %H:%M} {happening.subscription_id}: {happening.what}"
+                f"{timestamp(happening.moment):%Y-%m-%d %H:%M} "
+                f"{happening.subscription_id or happening.checkout_session_id}: {happening.what}"
                 + (f" (invoice {happening.invoice_id})" if happening.invoice_id else "")
             )
         now = timestamp(sandbox.clock_now())
         self.stdout.write(
             self.style.SUCCESS(
-                f"Sandbox clock now {now:%Y-%m-%d %H:%M} UTC; {len(happenings)} renewals and endings."
+                f"Sandbox clock now {now:%Y-%m-%d %H:%M} UTC; "
+                f"{len(happenings)} renewals, endings and SEPA debits answered."
             )
         )
