@@ -326,6 +326,22 @@ def invoice_reminder(*, invoice_id: int, level: int) -> None:
         )
 
 
+def invoice_payment_failed(*, invoice_id: int) -> None:
+    """The SEPA Direct Debit for an invoice came back: pay again (card, another account) or by transfer."""
+    invoice = _invoice(invoice_id)
+    if invoice is None or invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.OPEN:
+        return
+    sponsor = invoice.sponsorship.sponsor
+    with in_sponsor_language(sponsor):
+        _send(
+            to=[_billing_address(invoice)],
+            template="invoice_payment_failed",
+            subject=_("The debit for invoice %(number)s did not go through") % {"number": invoice.number},
+            context=_invoice_context(invoice),
+            attachments=[],
+        )
+
+
 def renewal_reminder(*, sponsorship_id: int, days: int) -> None:
     """30 or 7 days before the end of a paid period: renew on the dashboard (the invoice follows at once)."""
     sponsorship = Sponsorship.objects.select_related("sponsor", "package").filter(pk=sponsorship_id).first()

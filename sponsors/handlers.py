@@ -28,6 +28,7 @@ def subscribe_all() -> None:
         return lambda event: handler(event=event) if check(event) else None
 
     subscribe(types.CheckoutCompleted, when(ours, services.checkout_complete))
+    subscribe(types.CheckoutFailed, when(ours, services.checkout_fail))
     subscribe(types.PaymentSucceeded, when(ours, services.payment_record))
     subscribe(types.RefundIssued, when(charge_ours, services.refund_record))
     subscribe(types.DisputeChanged, when(charge_ours, services.dispute_record))

@@ -680,6 +680,8 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     stripe_checkout_session_id = models.CharField(max_length=255, blank=True)
+    # A SEPA Direct Debit was authorised and is on its way (Stripe confirms it days later).
+    payment_pending_since = models.DateTimeField(_("debit pending since"), null=True, blank=True)
     stripe_charge_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     amount_eur_received = _money(verbose_name=_("received (EUR)"), null=True, blank=True)
     fee_eur = _money(verbose_name=_("payment fee (EUR)"), default=ZERO)

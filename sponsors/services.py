@@ -619,7 +619,29 @@ def checkout_complete(*, event: types.CheckoutCompleted) -> None:
     if invoice is None:
         logger.warning("sponsors: checkout %s names no known invoice %r", event.session_id, event.metadata)
         return
-    Invoice.objects.filter(pk=invoice.pk).update(stripe_checkout_session_id=event.session_id)
+    pending = timezone.now() if event.payment_status == "unpaid" else None
+    Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
+        stripe_checkout_session_id=event.session_id, payment_pending_since=pending
+    )
+
+
+def checkout_fail(*, event: types.CheckoutFailed) -> None:
+    """A SEPA debit came back (or a session expired): the invoice stays open; finance and the sponsor
+    are told when money was expected."""
+    invoice = _invoice_for(event.metadata)
+    if invoice is None or event.reason == "expired":
+        return
+    Invoice.objects.filter(pk=invoice.pk).update(payment_pending_since=None)
+    number, invoice_id = invoice.number, invoice.pk
+    _on_commit(
+        lambda: alert_finance(
+            subject=f"Debit for sponsorship invoice {number} failed",
+            message=f"The SEPA Direct Debit for invoice {number} was returned (session {event.session_id}). "
+            "The invoice is open again; the sponsor has been asked to pay another way.",
+            dedupe_key=f"sponsor-debit-failed:{event.session_id}",
+        )
+    )
+    _on_commit(lambda: _emails().invoice_payment_failed(invoice_id=invoice_id))
 
 
 def payment_record(*, event: types.PaymentSucceeded) -> Invoice | None:
@@ -666,10 +688,12 @@ def payment_record(*, event: types.PaymentSucceeded) -> Invoice | None:
             invoice.fee_eur = settlement.fee_eur
             invoice.paid_at = event.paid_at
             invoice.paid_via = Invoice.PaidVia.STRIPE
+            invoice.payment_pending_since = None
             invoice.stripe_checkout_session_id = (
                 event.checkout_session_id or invoice.stripe_checkout_session_id
             )
             fields = ["stripe_charge_id", "amount_eur_received", "fee_eur", "paid_at", "paid_via"]
+            fields.append("payment_pending_since")
             fields.append("stripe_checkout_session_id")
             if invoice.status == Invoice.Status.OPEN:
                 invoice.status = Invoice.Status.PAID

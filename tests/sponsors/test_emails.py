@@ -433,3 +433,19 @@ def test_the_german_renewal_reminder(german_sponsor, package):
     assert message.extra_headers["Content-Language"] == "de"
     assert "6.000,00\xa0€" in message.body
     assert f"https://commons.example.org/de/sponsors/account/#sponsorship-{sponsorship.pk}" in message.body
+
+
+def test_a_returned_debit_asks_the_billing_contact_to_pay_another_way(db, organisation, mailoutbox):
+    sponsorship = services.sponsorship_draft(
+        sponsor=SponsorFactory(billing_email="ap@firma.example", language="de"),
+        package=PackageFactory(),
+        start_date=timezone.localdate() + datetime.timedelta(days=2),
+    )
+    services.application_submit(sponsorship=sponsorship)
+    invoice = services.sponsorship_approve(sponsorship=sponsorship, by=None).invoices.get()
+    mailoutbox.clear()
+    emails.invoice_payment_failed(invoice_id=invoice.pk)
+    (message,) = mailoutbox
+    assert message.to == ["ap@firma.example"]
+    assert invoice.number in message.subject
+    assert "/de/sponsors/account/" in message.body

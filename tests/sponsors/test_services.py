@@ -522,3 +522,53 @@ def test_approval_approves_the_logo_waiting_for_review(db, staff):
     assert logo.status == SponsorLogo.Status.APPROVED
     sponsorship.refresh_from_db()
     assert sponsorship.status == Sponsorship.Status.APPROVED
+
+
+# --- SEPA Direct Debit: pending, then paid or returned ---------------------------------------------
+
+
+def sepa_events(invoice: Invoice, fake_stripe):
+    settlement = fake_stripe.add_charge(amount_eur=invoice.gross_amount, fee_eur=Decimal("0.35"))
+    metadata = {"purpose": "sponsorship", "invoice": invoice.number}
+    session = checkout_session(
+        mode="payment",
+        metadata=metadata,
+        amount=invoice.gross_amount,
+        payment_intent=settlement.payment_intent_id,
+    )
+    pending = dict(session, payment_status="unpaid")
+    return (
+        event("checkout.session.completed", pending),
+        event("checkout.session.async_payment_succeeded", session),
+        event("checkout.session.async_payment_failed", dict(session, payment_status="unpaid")),
+    )
+
+
+def test_an_authorised_debit_is_pending_and_books_nothing_until_it_clears(db, client, fake_stripe):
+    invoice = invoiced()
+    completed, succeeded, _failed = sepa_events(invoice, fake_stripe)
+    post_event(client, completed)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.OPEN
+    assert invoice.payment_pending_since is not None
+    assert balance("stripe") == Decimal("0.00")
+    post_event(client, succeeded)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.payment_pending_since is None
+    assert balance("stripe") == Decimal("7140.00") - Decimal("0.35")
+
+
+def test_a_returned_debit_reopens_the_invoice_and_tells_finance_and_the_sponsor(
+    db, client, fake_stripe, _quiet_side_effects, mailoutbox, staff
+):
+    invoice = invoiced()
+    completed, _succeeded, failed = sepa_events(invoice, fake_stripe)
+    post_event(client, completed)
+    post_event(client, failed)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.OPEN
+    assert invoice.payment_pending_since is None
+    assert balance("stripe") == Decimal("0.00")
+    assert ("invoice_payment_failed", {"invoice_id": invoice.pk}) in _quiet_side_effects
+    assert any("failed" in message.subject for message in mailoutbox)
