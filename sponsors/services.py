@@ -608,6 +608,17 @@ def invoice_checkout_start(*, invoice: Invoice, success_url: str, cancel_url: st
     return session
 
 
+def _transfer_lines(*, debit: str, credit: str, amount: Decimal, fee: Decimal) -> list[PostingLine]:
+    """``amount`` from ``credit`` to ``debit``, and Stripe's ``fee`` from the Stripe balance to payment fees."""
+    lines = [PostingLine(account=debit, amount=amount), PostingLine(account=credit, amount=-amount)]
+    if fee:
+        lines += [
+            PostingLine(account=ACCOUNT_FEES, amount=fee),
+            PostingLine(account=ACCOUNT_STRIPE, amount=-fee),
+        ]
+    return lines
+
+
 def _invoice_for(metadata: dict) -> Invoice | None:
     number = (metadata or {}).get("invoice", "")
     return Invoice.objects.filter(number=number, kind=Invoice.Kind.INVOICE).first() if number else None
@@ -667,15 +678,12 @@ def payment_record(*, event: types.PaymentSucceeded) -> Invoice | None:
             invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
             if invoice.stripe_charge_id:
                 return invoice
-            lines = [
-                PostingLine(account=ACCOUNT_STRIPE, amount=settlement.amount_eur),
-                PostingLine(account=ACCOUNT_RECEIVABLES, amount=-settlement.amount_eur),
-            ]
-            if settlement.fee_eur:
-                lines += [
-                    PostingLine(account=ACCOUNT_FEES, amount=settlement.fee_eur),
-                    PostingLine(account=ACCOUNT_STRIPE, amount=-settlement.fee_eur),
-                ]
+            lines = _transfer_lines(
+                debit=ACCOUNT_STRIPE,
+                credit=ACCOUNT_RECEIVABLES,
+                amount=settlement.amount_eur,
+                fee=settlement.fee_eur,
+            )
             transaction_post(
                 booking_date=booking_date,
                 description=f"Stripe payment of sponsorship invoice {invoice.number}"[:200],
@@ -775,15 +783,9 @@ def dispute_record(*, event: types.DisputeChanged) -> None:
         return
     booking_date, late = _booking_date(timezone.localdate(event.created))
     with transaction.atomic():
-        lines = [
-            PostingLine(account=ACCOUNT_RECEIVABLES, amount=event.amount_eur),
-            PostingLine(account=ACCOUNT_STRIPE, amount=-event.amount_eur),
-        ]
-        if event.fee_eur:
-            lines += [
-                PostingLine(account=ACCOUNT_FEES, amount=event.fee_eur),
-                PostingLine(account=ACCOUNT_STRIPE, amount=-event.fee_eur),
-            ]
+        lines = _transfer_lines(
+            debit=ACCOUNT_RECEIVABLES, credit=ACCOUNT_STRIPE, amount=event.amount_eur, fee=event.fee_eur
+        )
         transaction_post(
             booking_date=booking_date,
             description=f"Dispute of sponsorship invoice {invoice.number}"[:200],
