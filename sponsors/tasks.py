@@ -5,7 +5,7 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def invoice_document_make(invoice_id: int, send: bool = False) -> None:
     """Render and store an invoice's (or credit note's) PDF once, then e-mail it."""
     services.invoice_document_make(invoice_id=invoice_id, send=send)
