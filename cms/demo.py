@@ -1,4 +1,4 @@
-"""Demo content for the public site: home, about, transparency, support (tiers), supporters, sponsors,
+"""Demo content for the public site: home, about, transparency, support (tiers), supporters, sponsors, grants,
 imprint, privacy, the updates (one public post and two for patrons) and the emoji gallery in English and
 German.
 
@@ -23,6 +23,7 @@ from .models import (
     ContentPage,
     EmojiGalleryPage,
     FooterLink,
+    GrantsPage,
     HomePage,
     ImprintPage,
     NavigationSettings,
@@ -737,6 +738,29 @@ DEMO_PAGES = [
                     "stehen hier für den bezahlten Zeitraum; die Pakete unten zeigen, was jedes umfasst.</p>"
                 ),
                 "outro": "<p>Fragen zu einem Sponsoring? Schreiben Sie an hello@fediverse-commons.example.</p>",
+            },
+        },
+        body=None,
+    ),
+    DemoPage(
+        model=GrantsPage,
+        slug="grants",
+        show_in_menus=False,
+        content={
+            "en": {
+                "title": "Grants",
+                "intro": (
+                    "<p>Public funders and foundations pay for parts of our work, usually per milestone. These "
+                    "are the grants we hold and held, with what each pays for and how far we are.</p>"
+                ),
+            },
+            "de": {
+                "title": "Förderungen",
+                "intro": (
+                    "<p>Öffentliche Förderer und Stiftungen bezahlen Teile unserer Arbeit, meist nach "
+                    "Meilensteinen. Das sind unsere laufenden und abgeschlossenen Förderungen: wofür sie "
+                    "gedacht sind und wie weit wir sind.</p>"
+                ),
             },
         },
         body=None,

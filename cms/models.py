@@ -375,6 +375,7 @@ class HomePage(Page):
         "cms.PatronUpdateIndexPage",
         "cms.EmojiGalleryPage",
         "cms.SponsorsPage",
+        "cms.GrantsPage",
     ]
 
     class Meta:
@@ -556,6 +557,37 @@ class SponsorsPage(Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["packages"] = self.offered_packages()
+        return context
+
+
+class GrantsPage(Page):
+    """Our grants: current and past ones with funder, amount, period, purpose and milestone progress; never
+    people, pay or costs.
+
+    The same for every visitor. The listing comes from grants/figures.py (``public_grants``) through a
+    fragment that is cached and refreshed whenever a grant, milestone or funder changes (grants/signals.py).
+    """
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICH_TEXT_FEATURES)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    search_fields = [*Page.search_fields, index.SearchField("intro")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+    max_count_per_parent = 1  # one per language: each home page (a language's tree) has its own
+
+    class Meta:
+        verbose_name = _("grants page")
+
+    def get_context(self, request, *args, **kwargs):
+        from grants import figures, signals
+
+        context = super().get_context(request, *args, **kwargs)
+        # A callable: the template calls it only when the cached fragment has to be rendered anew.
+        context["public_grants"] = figures.public_grants
+        context["grants_cache_version"] = signals.public_grants_cache_version()
+        context["grants_cache_day"] = timezone.localdate().isoformat()
         return context
 
 

@@ -244,6 +244,18 @@ CATEGORY_ACCOUNTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Horizon Europe's flat rate for indirect costs (25 %) applies to the direct costs except subcontracting.
+INDIRECT_BASE_EXCLUDES = frozenset({CostCategory.SUBCONTRACTING, CostCategory.INDIRECT})
+
+
+def indirect_costs(*, direct: dict[str, Decimal], rate: Decimal) -> Decimal:
+    """The flat-rate indirect costs on ``direct`` (category -> amount), subcontracting left out of the base."""
+    base = sum(
+        (amount for category, amount in direct.items() if category not in INDIRECT_BASE_EXCLUDES), ZERO
+    )
+    return round_cents(base * (rate or ZERO) / HUNDRED)
+
+
 class BudgetLine(models.Model):
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="budget_lines")
     category = models.CharField(_("category"), max_length=16, choices=CostCategory.choices)

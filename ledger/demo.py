@@ -65,11 +65,14 @@ def seed(
     generated = DEMO_KINDS - set(real_kinds)
     months = window(today)
 
+    # The demo grant cost centres are made only when generated postings use them: when a domain app seeds
+    # grants and personnel for real, its grants bring their own cost centres.
     grant_centres = {}
-    for code, name, _milestones in DEMO_GRANTS:
-        grant_centres[code], _ = CostCentre.objects.get_or_create(
-            code=code, defaults={"name": name, "kind": CostCentre.Kind.GRANT}
-        )
+    if generated & {"grants", "personnel"}:
+        for code, name, _milestones in DEMO_GRANTS:
+            grant_centres[code], _ = CostCentre.objects.get_or_create(
+                code=code, defaults={"name": name, "kind": CostCentre.Kind.GRANT}
+            )
 
     demo_transactions = Transaction.objects.filter(idempotency_key__startswith="demo:")
     already_there = demo_transactions.count()
@@ -199,8 +202,8 @@ def seed(
                     day(day=20),
                     f"{name}: milestone {number} paid (demo)",
                     [
-                        PostingLine("bank", amount, cost_centre=grant_centres[code]),
-                        PostingLine("income-grants", -amount, cost_centre=grant_centres[code]),
+                        PostingLine("bank", amount, cost_centre=grant_centres.get(code)),
+                        PostingLine("income-grants", -amount, cost_centre=grant_centres.get(code)),
                     ],
                 )
 
@@ -212,7 +215,7 @@ def seed(
         for code, share in shares.items():
             part = _round(gross * share)
             remaining_gross -= part
-            lines += _payroll_lines(part, grant_centres[code])
+            lines += _payroll_lines(part, grant_centres.get(code))
         lines += _payroll_lines(remaining_gross, None)
         post("personnel", f"demo:personnel:{label}", day(day=25), f"Salaries {label} (demo)", lines)
 

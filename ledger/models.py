@@ -470,3 +470,6 @@ class DocumentSequence(models.Model):
 
     def __str__(self):
         return f"{self.series}-{self.year}: {self.last_number}"
+
+
+from .bank_models import BankLine, BankStatement, ManualBooking  # noqa: E402,F401

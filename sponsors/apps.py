@@ -10,3 +10,4 @@ class SponsorsConfig(AppConfig):
         from . import handlers, signals  # noqa: F401 (signals: cache invalidation)
 
         handlers.subscribe_all()
+        from . import bank_matchers  # noqa: F401 (registers the bank-statement matchers with ledger.bank)

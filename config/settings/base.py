@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     "perks-sync-entitlements": {"task": "perks.tasks.sync_entitlements", "schedule": 60 * 60},
     # Placements end with their period; renewal reminders 30 and 7 days ahead; unpaid invoices 7 and 21 days.
     "sponsors-daily": {"task": "sponsors.tasks.daily", "schedule": 60 * 60 * 24},
+    # Milestones due in 14 and 3 days or overdue, grants ending in 60 days: owner and finance, each once.
+    "grants-daily": {"task": "grants.tasks.daily", "schedule": 60 * 60 * 24},
     # In January: every donor's annual collective receipt for the year before (idempotent per year).
     "fundraising-annual-receipts": {
         "task": "fundraising.tasks.annual_receipts_if_due",

@@ -61,6 +61,79 @@ FINANCE_PAGES = [
     "/admin/sponsors/companies/edit/{sponsor}/",
     "/admin/snippets/sponsors/package/",
     "/admin/snippets/sponsors/package/edit/{package}/",
+    # Grants, people, pay, allocations and bills (salaries)
+    "/admin/grants/funders/",
+    "/admin/grants/funders/?export=csv",
+    "/admin/grants/funders/new/",
+    "/admin/grants/funders/inspect/{funder}/",
+    "/admin/grants/funders/edit/{funder}/",
+    "/admin/grants/grants/",
+    "/admin/grants/grants/?export=csv",
+    "/admin/grants/grants/new/",
+    "/admin/grants/grants/inspect/{grant}/",
+    "/admin/grants/grants/edit/{grant}/",
+    "/admin/grants/grants/award/{applied_grant}/",
+    "/admin/grants/grants/reject/{applied_grant}/",
+    "/admin/grants/grants/start/{awarded_grant}/",
+    "/admin/grants/grants/close/{grant}/",
+    "/admin/grants/grants/documents/{grant}/upload/",
+    "/admin/grants/grants/documents/file/{grant_document}/",
+    "/admin/grants/milestones/",
+    "/admin/grants/milestones/?export=csv",
+    "/admin/grants/milestones/new/",
+    "/admin/grants/milestones/inspect/{milestone}/",
+    "/admin/grants/milestones/edit/{milestone}/",
+    "/admin/grants/milestones/begin/{milestone}/",
+    "/admin/grants/milestones/submit/{milestone}/",
+    "/admin/grants/milestones/accept/{submitted_milestone}/",
+    "/admin/grants/milestones/reopen/{submitted_milestone}/",
+    "/admin/grants/milestones/request/{milestone}/",
+    "/admin/grants/milestones/payment/{milestone}/",
+    "/admin/grants/payments/",
+    "/admin/grants/payments/?export=csv",
+    "/admin/grants/payments/new/",
+    "/admin/grants/payments/inspect/{grant_payment}/",
+    "/admin/grants/people/",
+    "/admin/grants/people/?export=csv",
+    "/admin/grants/people/new/",
+    "/admin/grants/people/inspect/{person}/",
+    "/admin/grants/people/edit/{person}/",
+    "/admin/grants/pay-records/",
+    "/admin/grants/pay-records/?export=csv",
+    "/admin/grants/pay-records/new/",
+    "/admin/grants/pay-records/inspect/{pay_record}/",
+    "/admin/grants/pay-records/edit/{open_pay_record}/",
+    "/admin/grants/allocations/",
+    "/admin/grants/allocations/?export=csv",
+    "/admin/grants/allocations/allocate/",
+    "/admin/grants/allocations/allocate/?person={person}&month=2026-03",
+    "/admin/grants/bills/",
+    "/admin/grants/bills/?export=csv",
+    "/admin/grants/bills/new/",
+    "/admin/grants/bills/inspect/{bill}/",
+    "/admin/grants/bills/pay/{bill}/",
+    "/admin/grants/bills/voucher/{bill}/",
+    "/admin/grants/dashboard/",
+    "/admin/grants/pay-import/",
+    "/admin/grants/pay-import/template.csv",
+    "/admin/grants/documents/request/{milestone}.pdf",
+    "/admin/grants/documents/time-declaration/{person}/{grant}/2026-03.pdf",
+    "/admin/grants/documents/report/{grant}.pdf",
+    "/admin/ledger/bank-statements/",
+    "/admin/ledger/bank-statements/?export=csv",
+    "/admin/ledger/bank-statements/import/",
+    "/admin/ledger/bank-statements/inspect/{bank_statement}/",
+    "/admin/ledger/bank-lines/",
+    "/admin/ledger/bank-lines/?state=open",
+    "/admin/ledger/bank-lines/?export=csv",
+    "/admin/ledger/bank-lines/inspect/{bank_line}/",
+    "/admin/ledger/bank-lines/book/{bank_line}/",
+    "/admin/ledger/bank-lines/confirm/{bank_line}/",
+    "/admin/ledger/manual-bookings/",
+    "/admin/ledger/manual-bookings/?export=csv",
+    "/admin/ledger/manual-bookings/inspect/{manual_booking}/",
+    "/admin/ledger/manual-bookings/book/",
+    "/admin/ledger/manual-bookings/voucher/{manual_booking}/",
 ]
 
 
@@ -99,6 +172,7 @@ def finance_objects(db):
         "cost_centre": CostCentre.objects.get(code="CORE").pk,
         "failed_task": failed.pk,
         **sponsorships,
+        **_grants(),
     }
 
 
@@ -122,6 +196,83 @@ def _sponsorships() -> dict[str, int]:
         "package": package.pk,
         "submitted_sponsorship": SponsorshipFactory(package=package, status="submitted").pk,
         "approved_sponsorship": SponsorshipFactory(package=package, status="approved").pk,
+        **_bank(invoice),
+    }
+
+
+def _bank(invoice) -> dict[str, int]:
+    """A statement line that pays the sponsor invoice (so it has a proposal) and a manual booking."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from ledger.bank_models import BankLine, BankStatement
+    from ledger.manual_bookings import manual_booking_post
+
+    today = timezone.localdate()
+    statement = BankStatement.objects.create(
+        account="DE89370400440532013000", statement_id="S-1", from_date=today, to_date=today, format="camt053"
+    )
+    line = BankLine.objects.create(
+        statement=statement,
+        account=statement.account,
+        fingerprint="f1",
+        position=1,
+        entry="1",
+        booking_date=today,
+        amount=invoice.gross_amount,
+        remittance_text=invoice.number,
+    )
+    booking = manual_booking_post(
+        booking_date=today,
+        description="Bank fee",
+        debit_account=Account.objects.get(code="expense-other"),
+        credit_account=Account.objects.get(code="bank"),
+        amount=Decimal("5.00"),
+        cost_centre=CostCentre.objects.get(code="CORE"),
+        voucher=SimpleUploadedFile("v.pdf", b"%PDF-1.7 x"),
+    )
+    return {"bank_statement": statement.pk, "bank_line": line.pk, "manual_booking": booking.pk}
+
+
+def _grants() -> dict[str, int]:
+    """A running grant with a milestone, a payment and a document; a person with a posted pay record and an
+    allocation; a booked bill."""
+    from django.core.files.base import ContentFile
+
+    from grants import services as grant_services
+    from grants.models import GrantDocument
+    from tests.factories.grants import (
+        BillFactory,
+        GrantFactory,
+        MilestoneFactory,
+        PayRecordFactory,
+        PersonFactory,
+    )
+
+    march = datetime.date(2026, 3, 1)
+    grant = GrantFactory()
+    grant_services.grant_cost_centre_ensure(grant=grant)
+    person = PersonFactory()
+    grant_services.allocations_set(person=person, month=march, shares={grant: Decimal("50")})
+    record = grant_services.pay_record_post(pay_record=PayRecordFactory(person=person, month=march))
+    document = GrantDocument(grant=grant, title="Grant agreement")
+    document.file.save("agreement.pdf", ContentFile(b"%PDF-1.7 agreement"), save=True)
+    payment = grant_services.grant_payment_record(
+        grant=grant, amount=Decimal("5000.00"), received_on=march, reference="Advance"
+    )
+    return {
+        "funder": grant.funder_id,
+        "grant": grant.pk,
+        "applied_grant": GrantFactory(state="applied").pk,
+        "awarded_grant": GrantFactory(state="awarded").pk,
+        "grant_document": document.pk,
+        "milestone": MilestoneFactory(grant=grant).pk,
+        "submitted_milestone": MilestoneFactory(grant=grant, state="submitted").pk,
+        "grant_payment": payment.pk,
+        "person": person.pk,
+        "pay_record": record.pk,
+        "open_pay_record": PayRecordFactory(month=march).pk,
+        "bill": grant_services.bill_post(bill=BillFactory()).pk,
     }
 
 

@@ -10,6 +10,7 @@ from cms import demo
 from cms.models import (
     ContentPage,
     EmojiGalleryPage,
+    GrantsPage,
     HomePage,
     ImprintPage,
     OrganisationSettings,
@@ -36,7 +37,7 @@ def test_seeding_twice_gives_the_same_pages():
     run_seed()
 
     assert sorted(Page.objects.values_list("url_path", "locale__language_code", "live")) == first
-    assert len(first) == 27  # root + 13 pages (10 under home, 3 updates) in each of two languages
+    assert len(first) == 29  # root + 14 pages (home, 10 under it, 3 updates) in each of two languages
 
 
 def test_seeding_replaces_wagtails_welcome_page_with_the_home_page():
@@ -59,6 +60,7 @@ def test_seeded_site_has_every_page_in_english_and_german():
         (PatronUpdateIndexPage, 2),
         (PatronUpdatePage, 6),
         (EmojiGalleryPage, 2),
+        (GrantsPage, 2),
     ]:
         languages = sorted(model.objects.live().values_list("locale__language_code", flat=True))
         assert languages == sorted(["en", "de"] * (count // 2)), model
@@ -104,6 +106,8 @@ def test_seeded_updates_and_gallery_are_served_in_both_languages(client):
         ("/de/neuigkeiten/fahrplan-winter/", "Was wir von November bis Februar bauen"),
         ("/emoji/", "Custom emoji"),
         ("/de/emoji/", "Eigene Emoji"),
+        ("/grants/", "Current grants"),
+        ("/de/grants/", "Förderungen"),
     ]:
         response = client.get(path)
         assert response.status_code == 200, path

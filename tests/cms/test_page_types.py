@@ -6,6 +6,7 @@ from wagtail.models import Page
 from cms.models import (
     ContentPage,
     EmojiGalleryPage,
+    GrantsPage,
     HomePage,
     ImprintPage,
     PatronUpdateIndexPage,
@@ -26,7 +27,7 @@ def test_home_page_can_be_created_only_at_the_root(root, home, about):
     assert not HomePage.can_create_at(about)
 
 
-def test_home_page_allows_content_imprint_privacy_tiers_supporters_sponsors_updates_and_emoji_pages_below_it():
+def test_home_page_allows_content_imprint_privacy_tiers_supporters_sponsors_grants_updates_and_emoji_pages_below_it():
     assert set(HomePage.allowed_subpage_models()) == {
         ContentPage,
         ImprintPage,
@@ -34,6 +35,7 @@ def test_home_page_allows_content_imprint_privacy_tiers_supporters_sponsors_upda
         TiersPage,
         SupportersPage,
         SponsorsPage,
+        GrantsPage,
         PatronUpdateIndexPage,
         EmojiGalleryPage,
     }
@@ -86,6 +88,19 @@ def test_every_site_page_type_declares_its_parents_and_subpages():
         PatronUpdateIndexPage,
         PatronUpdatePage,
         EmojiGalleryPage,
+        GrantsPage,
     ):
         declared = {name for klass in model.__mro__ if klass is not Page for name in vars(klass)}
         assert {"parent_page_types", "subpage_types"} <= declared, model
+
+
+def test_grants_page_lives_only_directly_under_a_home_page_once_and_has_no_subpages(root, home, about):
+    assert GrantsPage.allowed_parent_page_models() == [HomePage]
+    assert GrantsPage.allowed_subpage_models() == []
+    assert GrantsPage.can_create_at(home)
+    assert not GrantsPage.can_create_at(about)
+    assert not GrantsPage.can_create_at(root)
+
+    home.add_child(instance=GrantsPage(title="Grants", slug="grants"))
+
+    assert not GrantsPage.can_create_at(home)

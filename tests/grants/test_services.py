@@ -138,3 +138,14 @@ def test_a_bill_books_its_cost_on_its_centre_and_its_payment_once():
         services.bill_mark_paid(bill=bill, paid_on=datetime.date(2026, 3, 20), reference="SEPA out 1")
     assert balance("payables") == Decimal("0.00")
     assert balance("bank") == Decimal("-999.60")
+
+
+def test_flat_rate_indirect_costs_leave_subcontracting_out_of_the_base():
+    from grants.models import indirect_costs
+
+    direct = {
+        "personnel": Decimal("10000.00"),
+        "travel": Decimal("1000.00"),
+        "subcontracting": Decimal("5000.00"),
+    }
+    assert indirect_costs(direct=direct, rate=Decimal("25")) == Decimal("2750.00")
