@@ -58,16 +58,17 @@ def _booking_date(day: datetime.date) -> tuple[datetime.date, str]:
 
 def grant_cost_centre_ensure(*, grant: Grant) -> CostCentre:
     """The grant's own cost centre in the ledger (created with the grant, named by its code)."""
+    given = grant
     with transaction.atomic():
         grant = Grant.objects.select_for_update().get(pk=grant.pk)
-        if grant.cost_centre_id:
-            return grant.cost_centre
-        centre, _created = CostCentre.objects.get_or_create(
-            code=grant.code, defaults={"name": grant.title[:150], "kind": CostCentre.Kind.GRANT}
-        )
-        grant.cost_centre = centre
-        grant.save(update_fields=["cost_centre"])
-        return centre
+        if not grant.cost_centre_id:
+            centre, _created = CostCentre.objects.get_or_create(
+                code=grant.code, defaults={"name": grant.title[:150], "kind": CostCentre.Kind.GRANT}
+            )
+            grant.cost_centre = centre
+            grant.save(update_fields=["cost_centre"])
+    given.cost_centre = grant.cost_centre  # the caller's instance sees its cost centre too
+    return grant.cost_centre
 
 
 def grant_payment_record(
