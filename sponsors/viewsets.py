@@ -19,8 +19,6 @@ Nothing is added or deleted here and no invoice or sponsorship is edited: status
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import django_filters
 from django.db.models import Count, OuterRef, Subquery
 from django.template.loader import render_to_string
@@ -96,40 +94,10 @@ PERMISSION_POLICIES = {
 
 # --- Spreadsheet exports --------------------------------------------------------------------------
 
-# A cell a spreadsheet would read as a formula (OWASP "CSV injection"), also after a tab or return.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_neutralise(text: str) -> str:
-    """``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``: shown as text, never run."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-class FormulaSafeExportMixin:
-    """CSV exports that no spreadsheet runs as formulas.
-
-    Wagtail's SpreadsheetExportMixin (wagtail/admin/views/mixins.py) only guards XLSX: openpyxl cells
-    it detects as formulas are stored as text. Its CSV writes every text as it is, so a company named
-    ``=HYPERLINK("http://x")`` would become a live formula. Here every text cell of a CSV that starts
-    with ``=``, ``+``, ``-``, ``@`` (or a tab or return) gets a leading apostrophe. Numbers (a negative
-    amount) stay numbers.
-    """
-
-    def preprocess_field_value(self, field, value, export_format):
-        prepared = super().preprocess_field_value(field, value, export_format)
-        if (
-            export_format == self.FORMAT_CSV
-            and isinstance(prepared, str)
-            and not isinstance(value, int | float | Decimal)
-        ):
-            return cell_neutralise(prepared)
-        return prepared
-
-
 NOWRAP = "w-whitespace-nowrap"
 
 
-class SponsorsIndexView(FormulaSafeExportMixin, LedgerIndexView):
+class SponsorsIndexView(LedgerIndexView):
     """Listings of sponsors: safe CSV cells, amounts exported with two decimal places; invoice numbers
     and amounts are never broken over lines."""
 
