@@ -339,6 +339,14 @@ class Milestone(models.Model):
     def __str__(self):
         return f"{self.grant.code} M{self.position}: {self.title}"
 
+    def save(self, *args, **kwargs):
+        """A new due date means new reminders: the ones sent for the old date no longer count."""
+        if self.pk and not kwargs.get("update_fields"):
+            old_due = Milestone.objects.filter(pk=self.pk).values_list("due_date", flat=True).first()
+            if old_due is not None and old_due != self.due_date:
+                self.reminder_14_sent_at = self.reminder_3_sent_at = self.overdue_reminder_sent_at = None
+        super().save(*args, **kwargs)
+
     @property
     def payable_amount(self) -> Decimal:
         """The fixed amount, or the tranche's share of the award."""

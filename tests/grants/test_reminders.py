@@ -307,3 +307,16 @@ def test_the_daily_task_is_scheduled():
 
     assert entry["task"] == "grants.tasks.daily"
     assert entry["schedule"] == 60 * 60 * 24
+
+
+def test_a_moved_due_date_gets_its_reminders_again(db):
+    from django.utils import timezone
+
+    from tests.factories.grants import MilestoneFactory
+
+    milestone = MilestoneFactory(reminder_14_sent_at=timezone.now(), reminder_3_sent_at=timezone.now())
+    milestone.due_date = milestone.due_date + datetime.timedelta(days=30)
+    milestone.save()
+    milestone.refresh_from_db()
+    assert milestone.reminder_14_sent_at is None
+    assert milestone.reminder_3_sent_at is None
