@@ -17,6 +17,7 @@ marked booked) and a line is booked once (``BankLine.booked_transaction``).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 from collections import Counter
@@ -107,7 +108,44 @@ def line_matches(line: BankLine) -> list[Match]:
             continue
         if match is not None and match.key not in found:
             found[match.key] = match
+    if not found:  # what no domain claims may still be in the books already (a payout, a pay run)
+        fallback = _already_in_the_books(line)
+        if fallback is not None:
+            found[fallback.key] = fallback
     return list(found.values())
+
+
+def _already_in_the_books(line: BankLine) -> Match | None:
+    """A bank movement the books already hold (a Stripe payout booked from ``payout.paid``, a pay record,
+    a bill paid by hand): a transaction that moves exactly the line's amount through the bank within three
+    days and belongs to no bank line yet. Linking it books nothing new, so nothing is counted twice."""
+    window = datetime.timedelta(days=3)
+    candidates = (
+        Posting.objects.filter(
+            account__code=BANK_ACCOUNT,
+            amount=line.amount,
+            transaction__booking_date__gte=line.booking_date - window,
+            transaction__booking_date__lte=line.booking_date + window,
+        )
+        .exclude(
+            transaction__in=BankLine.objects.filter(booked_transaction__isnull=False).values(
+                "booked_transaction"
+            )
+        )
+        .select_related("transaction")
+        .order_by("transaction__booking_date", "transaction_id")
+    )
+    posting = candidates.first()
+    if posting is None:
+        return None
+    transaction = posting.transaction
+    return Match(
+        key=f"ledger:transaction:{transaction.pk}",
+        description=_("Already in the books: %(description)s (%(date)s)")
+        % {"description": transaction.description, "date": transaction.booking_date.isoformat()},
+        book=lambda line, by: transaction,
+        exact=False,  # same amount and date only: finance confirms
+    )
 
 
 # --- Import ---------------------------------------------------------------------------------------

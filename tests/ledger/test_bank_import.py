@@ -711,3 +711,40 @@ def test_other_roles_see_no_bank_page_and_book_nothing(client, make_user, bank_u
 def test_finance_with_mfa_opens_every_bank_page(finance_client, bank_urls):
     for url in bank_urls:
         assert finance_client.get(url).status_code == 200, url
+
+
+def test_a_line_the_books_already_hold_is_linked_not_booked_again(db, make_user):
+    """A Stripe payout is booked from Stripe's event; its bank line links to that booking."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from ledger import bank
+    from ledger.bank_models import BankLine, BankStatement
+    from ledger.models import Posting
+    from ledger.services import PostingLine, transaction_post
+
+    today = timezone.localdate()
+    payout = transaction_post(
+        booking_date=today - datetime.timedelta(days=1),
+        description="Stripe payout po_1",
+        idempotency_key="stripe:payout:po_1",
+        lines=[PostingLine("bank", Decimal("1234.56")), PostingLine("stripe", Decimal("-1234.56"))],
+    )
+    statement = BankStatement.objects.create(
+        account="DE89370400440532013000", statement_id="S-9", from_date=today, to_date=today, format="camt053"
+    )
+    line = BankLine.objects.create(
+        statement=statement,
+        account=statement.account,
+        fingerprint="payout",
+        position=1,
+        entry="1",
+        booking_date=today,
+        amount=Decimal("1234.56"),
+        remittance_text="STRIPE PAYOUT",
+    )
+    (match,) = [m for m in bank.line_matches(line) if m.key.startswith("ledger:transaction:")]
+    assert bank.line_book_match(line=line, key=match.key, by=make_user("finance", mfa=True)) == payout
+    assert Posting.objects.filter(account__code="bank").count() == 1  # nothing booked twice
