@@ -116,7 +116,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "bank": ("Bank", "Bank"),
     "reference": ("Reference", "Verwendungszweck"),
     # time declaration
-    "declaration_title": ("Monthly time declaration", "Monatliche Zeiterklärung"),
+    "declaration_title": ("Monthly time declaration", "Monatlicher Zeitnachweis"),
     "person": ("Person", "Person"),
     "month": ("Month", "Monat"),
     "weekly_hours": ("Weekly hours", "Wochenstunden"),

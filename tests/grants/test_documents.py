@@ -162,7 +162,7 @@ def test_the_time_declaration_in_german(organisation):
     person = PersonFactory()
     services.allocations_set(person=person, month=MARCH, shares={grant: Decimal("33.33")})
     text = pdf_text(time_declaration_pdf(person, grant, MARCH, language="de"))
-    assert "Monatliche Zeiterklärung" in text
+    assert "Monatlicher Zeitnachweis" in text
     assert "März 2026" in text
     assert "Diesem Projekt angerechnete Tage 7,3" in text  # 33.33 % × 22 = 7.3326
 
