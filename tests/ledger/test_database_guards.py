@@ -119,6 +119,8 @@ def test_balanced_transaction_commits_and_truncate_still_empties_the_books():
     assert Posting.objects.count() == 2
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE ledger_posting, ledger_transaction")
+        cursor.execute(
+            "TRUNCATE ledger_posting, ledger_transaction CASCADE"
+        )  # bank lines and manual bookings refer to transactions
 
     assert Transaction.objects.count() == 0
