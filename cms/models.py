@@ -273,6 +273,36 @@ class OrganisationSettings(BaseSiteSetting):
         """The IBAN in groups of four, as printed on letters."""
         return " ".join(self.iban[i : i + 4] for i in range(0, len(self.iban), 4))
 
+    @classmethod
+    def of_default_site(cls) -> "OrganisationSettings | None":
+        from wagtail.models import Site
+
+        site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
+        return cls.for_site(site) if site else None
+
+    def document_party(self) -> dict:
+        """The organisation as the issuer of a document (invoice, request for payment), as plain data that
+        the document freezes: name, address, tax and register numbers, bank account."""
+        return {
+            "name": self.legal_name or self.display_name,
+            "street": self.street,
+            "postcode": self.postcode,
+            "city": self.city,
+            "country": self.country or "DE",
+            "email": self.email,
+            "phone": self.phone,
+            "vat_id": (self.vat_id or "").replace(" ", ""),
+            "tax_number": self.tax_number,
+            "tax_office": self.tax_office,
+            "register_court": self.register_court,
+            "register_number": self.register_number,
+            "managing_directors": list(self.managing_director_names),
+            "bank_account_holder": self.bank_account_holder or self.legal_name,
+            "iban": (self.iban or "").replace(" ", ""),
+            "bic": self.bic,
+            "bank_name": self.bank_name,
+        }
+
 
 @register_setting(icon="list-ul")
 class NavigationSettings(ClusterableModel, BaseSiteSetting):

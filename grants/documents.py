@@ -264,32 +264,10 @@ def _iban_display(iban: str) -> str:
 
 def organisation_snapshot() -> dict:
     """The organisation's name, address, registration and bank account from the site settings (cms)."""
-    from wagtail.models import Site
-
     from cms.models import OrganisationSettings
 
-    site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
-    organisation = OrganisationSettings.for_site(site) if site else None
-    if organisation is None:
-        return {}
-    return {
-        "name": organisation.legal_name or organisation.display_name,
-        "street": organisation.street,
-        "postcode": organisation.postcode,
-        "city": organisation.city,
-        "country": organisation.country or "DE",
-        "email": organisation.email,
-        "phone": organisation.phone,
-        "vat_id": (organisation.vat_id or "").replace(" ", ""),
-        "tax_number": organisation.tax_number,
-        "register_court": organisation.register_court,
-        "register_number": organisation.register_number,
-        "managing_directors": list(organisation.managing_director_names),
-        "bank_account_holder": organisation.bank_account_holder or organisation.legal_name,
-        "iban": (organisation.iban or "").replace(" ", ""),
-        "bic": organisation.bic,
-        "bank_name": organisation.bank_name,
-    }
+    organisation = OrganisationSettings.of_default_site()
+    return organisation.document_party() if organisation else {}
 
 
 def _organisation_context(organisation: dict) -> dict:

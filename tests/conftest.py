@@ -162,3 +162,39 @@ def fake_stripe(monkeypatch):
     fake = FakeStripe()
     monkeypatch.setattr("payments.services.default_gateway", lambda: fake)
     return fake
+
+
+@pytest.fixture
+def organisation(db):
+    """The seller on every invoice: a Berlin gGmbH with tax number, VAT id and bank account."""
+    import datetime
+
+    from django.utils import timezone
+    from wagtail.models import Site
+
+    from cms.models import OrganisationSettings
+
+    organisation = OrganisationSettings.for_site(Site.objects.get(is_default_site=True))
+    values = {
+        "legal_name": "Fediverse Commons gGmbH",
+        "short_name": "Fediverse Commons",
+        "street": "Oranienstraße 183",
+        "postcode": "10999",
+        "city": "Berlin",
+        "country": "DE",
+        "email": "finance@commons.example.org",
+        "tax_office": "Finanzamt für Körperschaften I Berlin",
+        "tax_number": "27/123/45678",
+        "vat_id": "DE136695976",
+        "register_court": "Amtsgericht Charlottenburg",
+        "register_number": "HRB 123456 B",
+        "bank_account_holder": "Fediverse Commons gGmbH",
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+        "bank_name": "Commerzbank",
+        "exemption_notice_date": timezone.localdate() - datetime.timedelta(days=400),
+    }
+    for name, value in values.items():
+        setattr(organisation, name, value)
+    organisation.save()
+    return organisation
