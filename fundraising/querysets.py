@@ -8,10 +8,12 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 ZERO = Decimal("0.00")
 
 LIVE_STATUSES = ("active", "trialing", "past_due")
+NEVER_STARTED = ("incomplete", "incomplete_expired")
 
 
 class TierQuerySet(models.QuerySet):
@@ -54,6 +56,43 @@ class PatronageQuerySet(models.QuerySet):
 
     def active_patron_count(self) -> int:
         return self.active().values("patron_id").distinct().count()
+
+    # --- a past month, for the reports (counts only: money comes from the ledger) ----------------
+    def ever_paid(self):
+        """Recurring support that got past checkout (Stripe never started the incomplete ones)."""
+        return self.recurring().exclude(status__in=NEVER_STARTED)
+
+    def running_at(self, moment: datetime.datetime):
+        """Recurring support that had started and not ended at ``moment``."""
+        return (
+            self.ever_paid()
+            .filter(started_at__lt=moment)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=moment))
+        )
+
+    def month_figures(self, day: datetime.date, *, currency: str = "eur") -> dict:
+        """Patrons of ``day``'s month: active at its end, new and ended in it, and the monthly
+        recurring income they had pledged at its end (yearly plans as 1/12; ``currency`` only)."""
+        first = day.replace(day=1)
+        start = timezone.make_aware(datetime.datetime.combine(first, datetime.time()))
+        end = timezone.make_aware(
+            datetime.datetime.combine((first + datetime.timedelta(days=32)).replace(day=1), datetime.time())
+        )
+        running = self.running_at(end)
+        monthly = Case(
+            When(interval="year", then=F("amount") / Value(12)),
+            default=F("amount"),
+            output_field=DecimalField(max_digits=14, decimal_places=4),
+        )
+        recurring = running.filter(currency=currency).aggregate(total=Coalesce(Sum(monthly), Value(ZERO)))[
+            "total"
+        ]
+        return {
+            "active": running.values("patron_id").distinct().count(),
+            "new": self.ever_paid().filter(started_at__gte=start, started_at__lt=end).count(),
+            "ended": self.ever_paid().filter(ended_at__gte=start, ended_at__lt=end).count(),
+            "monthly_recurring": Decimal(recurring).quantize(Decimal("0.01")),
+        }
 
 
 class PaymentQuerySet(models.QuerySet):

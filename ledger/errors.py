@@ -29,5 +29,13 @@ class MonthNotOver(LedgerError):
     """A month can only be closed once it has ended."""
 
 
+class MonthClosed(LedgerError):
+    """The booking date falls in a closed (published) month; automatic postings use ``first_open_day``."""
+
+
+class ReopenRefused(LedgerError):
+    """A month cannot be re-opened: it is not closed, or a later month is still closed."""
+
+
 class ImmutableRecord(LedgerError):
     """Transactions and postings are never edited or deleted; corrections are reversing transactions."""

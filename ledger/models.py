@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -416,6 +417,32 @@ class ClosedMonth(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m}"
+
+
+class MonthReopening(models.Model):
+    """The record that a closed month was re-opened: who, when and why (``ledger_month_reopen``)."""
+
+    month = models.DateField(_("month"), help_text=_("First day of the month."))
+    reopened_at = models.DateTimeField(_("re-opened at"), default=timezone.now)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("re-opened by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reopened_by_name = models.CharField(_("re-opened by (name)"), max_length=150, blank=True)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        verbose_name = _("re-opened month")
+        verbose_name_plural = _("re-opened months")
+        ordering = ["-reopened_at"]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} re-opened {self.reopened_at:%Y-%m-%d}"
 
 
 class ClosingBalance(models.Model):

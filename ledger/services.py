@@ -20,7 +20,9 @@ from django.utils import timezone
 from .errors import (
     InactiveAccount,
     InvalidPosting,
+    MonthClosed,
     MonthNotOver,
+    ReopenRefused,
     ReversalRefused,
     UnbalancedTransaction,
     UnknownAccount,
@@ -32,6 +34,7 @@ from .models import (
     ClosingBalance,
     CostCentre,
     DocumentSequence,
+    MonthReopening,
     Posting,
     Transaction,
 )
@@ -133,14 +136,24 @@ def _code(value) -> str:
     return value if isinstance(value, str) else value.code
 
 
-def _reopen_closed_months(booking_date: datetime.date) -> None:
-    """A posting into a closed month makes that month's and later stored balances stale: drop them."""
-    stale = ClosedMonth.objects.filter(month__gte=month_start(booking_date))
-    if stale.exists():
-        months = [f"{m:%Y-%m}" for m in stale.values_list("month", flat=True)]
-        logger.warning("ledger: posting on %s reopens closed months %s", booking_date, ", ".join(months))
-        ClosingBalance.objects.filter(month__gte=month_start(booking_date)).delete()
-        stale.delete()
+def latest_closed_month() -> datetime.date | None:
+    """The first day of the latest closed month, or None."""
+    return ClosedMonth.objects.order_by("-month").values_list("month", flat=True).first()
+
+
+def closed_month_refuse(booking_date: datetime.date) -> None:
+    """Raise ``MonthClosed`` if ``booking_date`` lies in or before the latest closed month.
+
+    Closing a month (publishing its report) locks it and every month before it: its stored balances
+    must stay true. Automatic bookings ask ``first_open_day`` for their date first.
+    """
+    latest = latest_closed_month()
+    if latest is not None and booking_date <= month_end(latest):
+        raise MonthClosed(
+            f"The books up to {latest:%Y-%m} are closed, so nothing can be booked on {booking_date}. "
+            f"Book it on {next_month_start(latest)} or later (the original date goes in the reference), "
+            "or re-open the month first."
+        )
 
 
 def transaction_post(
@@ -154,7 +167,8 @@ def transaction_post(
     """Post one balanced transaction, once.
 
     Refuses (``LedgerError`` subclasses) fewer than two lines, zero amounts, amounts with more than
-    two places, postings that do not sum to zero, and unknown or inactive accounts/cost centres;
+    two places, postings that do not sum to zero, unknown or inactive accounts/cost centres, and a
+    booking date in a closed month (``MonthClosed``: ask ``first_open_day`` for the date);
     raises ``TypeError`` for an amount that is not a Decimal (floats above all).
 
     Idempotent: if a transaction with ``idempotency_key`` exists, it is returned unchanged and
@@ -230,7 +244,9 @@ def _post(
             if existing is None:
                 raise
             return existing
-        _reopen_closed_months(booking_date)
+        # Checked after the insert: on PostgreSQL the insert waits for a month close in flight
+        # (it holds a SHARE lock on postings), so a close that commits first is seen here.
+        closed_month_refuse(booking_date)
     return txn
 
 
@@ -326,6 +342,39 @@ def ledger_month_close(*, month: datetime.date) -> int:
     return len(balances)
 
 
+def ledger_month_reopen(*, month: datetime.date, by, reason: str) -> MonthReopening:
+    """Re-open the latest closed month: drop its stored balances and record who did it and why.
+
+    Only the latest closed month can be re-opened (re-open later months first), so stored balances
+    of later months never go stale. ``by`` is the user (finance role checked by the caller).
+    """
+    start = month_start(month)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReopenRefused("Say why the month is re-opened; the reason is kept with the books.")
+    with db_transaction.atomic():
+        _lock_postings_for_close()
+        closed = list(
+            ClosedMonth.objects.select_for_update().order_by("-month").values_list("month", flat=True)
+        )
+        if start not in closed:
+            raise ReopenRefused(f"{start:%Y-%m} is not closed.")
+        if closed[0] != start:
+            raise ReopenRefused(
+                f"{closed[0]:%Y-%m} is closed after {start:%Y-%m}; re-open the later months first, newest first."
+            )
+        ClosingBalance.objects.filter(month=start).delete()
+        ClosedMonth.objects.filter(month=start).delete()
+        reopening = MonthReopening.objects.create(
+            month=start,
+            reopened_by=by if getattr(by, "pk", None) else None,
+            reopened_by_name=(getattr(by, "get_username", lambda: "")() or "")[:150],
+            reason=reason[:1000],
+        )
+    logger.warning("ledger: %s re-opened by %s: %s", f"{start:%Y-%m}", reopening.reopened_by_name, reason)
+    return reopening
+
+
 def account_balance(
     *, account: Account | str, at: datetime.date, cost_centre: CostCentre | str | None = None
 ) -> Decimal:
@@ -375,7 +424,7 @@ def first_open_day(day: datetime.date) -> datetime.date:
     Late events (a refund for a month finance already closed) are booked here instead of being
     refused or reopening the month; the caller keeps the original date in the source reference.
     """
-    latest = ClosedMonth.objects.order_by("-month").values_list("month", flat=True).first()
+    latest = latest_closed_month()
     if latest is not None and day <= month_end(latest):
         return next_month_start(latest)
     return day

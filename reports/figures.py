@@ -12,7 +12,9 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ledger.models import Account, Posting
+from django.db.models import Sum
+
+from ledger.models import Account, ClosedMonth, ClosingBalance, Posting
 from ledger.querysets import month_end, month_start
 from ledger.services import account_balance
 
@@ -55,35 +57,228 @@ class MonthFigures:
     def result(self) -> Decimal:
         return self.income_total - self.spending_total
 
+    @property
+    def development_spending(self) -> Decimal:
+        """Spending on the people who build the software: personnel and freelancers (docs/reports.md)."""
+        return self.spending["personnel"] + self.spending["freelancers"]
+
+    @property
+    def development_share(self) -> Decimal | None:
+        """Development spending as a percentage of all spending, one decimal; None without spending."""
+        if self.spending_total <= 0:
+            return None
+        return (self.development_spending * 100 / self.spending_total).quantize(Decimal("0.1"))
+
     def as_json(self, *, status: str) -> dict:
         """The money part of the public JSON format: amounts as strings with two decimals."""
-
-        def text(amount: Decimal) -> str:
-            return f"{amount.quantize(ZERO)}"
-
         return {
             "period": f"{self.month:%Y-%m}",
             "currency": "EUR",
             "status": status,
             "income": {
-                **{key: text(value) for key, value in self.income.items()},
-                "total": text(self.income_total),
+                **{key: money_text(value) for key, value in self.income.items()},
+                "total": money_text(self.income_total),
             },
             "spending": {
-                **{key: text(value) for key, value in self.spending.items()},
-                "total": text(self.spending_total),
+                **{key: money_text(value) for key, value in self.spending.items()},
+                "total": money_text(self.spending_total),
             },
-            "result": text(self.result),
-            "cash_end": text(self.cash_end),
+            "result": money_text(self.result),
+            "cash_end": money_text(self.cash_end),
         }
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as the JSON and CSV formats write it: a string with two decimals."""
+    return f"{amount.quantize(ZERO)}"
+
+
+def _months_closed(*months: datetime.date) -> bool:
+    return ClosedMonth.objects.filter(month__in=months).count() == len(set(months))
+
+
+def month_category_totals(month: datetime.date) -> dict[str, Decimal]:
+    """``{report category: amount as reported}`` for one month.
+
+    For a closed month whose previous month is closed too, the difference of the two months' stored
+    closing balances (a few rows per account, whatever the month's size); otherwise one GROUP BY over
+    the month's postings. Both give the same figures (tests/reports/test_figures.py).
+    """
+    first = month_start(month)
+    previous = month_start(first - datetime.timedelta(days=1))
+    if _months_closed(first, previous):
+        rows = (
+            ClosingBalance.objects.filter(month__in=(previous, first))
+            .order_by()
+            .values_list("month", "account__category", "account__kind")
+            .annotate(total=Sum("balance"))
+        )
+        totals: dict[str, Decimal] = {}
+        for row_month, category, kind, total in rows:
+            sign = 1 if row_month == first else -1
+            amount = Account.Kind(kind).reported(Decimal(total)) * sign
+            totals[category] = totals.get(category, ZERO) + amount
+        return {category: amount.quantize(ZERO) for category, amount in totals.items()}
+    return Posting.objects.in_month(first).totals_by_category(reported=True)
+
+
+def cash_at(day: datetime.date) -> Decimal:
+    """Cash and bank at the end of ``day``: stored closing balances plus the postings after them."""
+    cash_accounts = Account.objects.filter(category=Account.Category.CASH).values_list("code", flat=True)
+    return sum((account_balance(account=code, at=day) for code in cash_accounts), ZERO)
 
 
 def month_figures(month: datetime.date) -> MonthFigures:
     """Income by source, spending by category (as reported: positive figures) and cash at the month's end."""
     first = month_start(month)
-    by_category = Posting.objects.in_month(first).totals_by_category(reported=True)
+    by_category = month_category_totals(first)
     income = {key: by_category.get(category, ZERO) for category, key in INCOME_KEYS.items()}
     spending = {key: by_category.get(category, ZERO) for category, key in SPENDING_KEYS.items()}
-    cash_accounts = Account.objects.filter(category=Account.Category.CASH).values_list("code", flat=True)
-    cash_end = sum((account_balance(account=code, at=month_end(first)) for code in cash_accounts), ZERO)
-    return MonthFigures(month=first, income=income, spending=spending, cash_end=cash_end)
+    return MonthFigures(month=first, income=income, spending=spending, cash_end=cash_at(month_end(first)))
+
+
+def months_back(month: datetime.date, count: int) -> list[datetime.date]:
+    """``count`` first-of-month dates ending with ``month``'s, oldest first."""
+    months = [month_start(month)]
+    while len(months) < count:
+        months.insert(0, month_start(months[0] - datetime.timedelta(days=1)))
+    return months
+
+
+@dataclass(frozen=True)
+class PatronFigures:
+    active: int
+    new: int
+    ended: int
+    monthly_recurring: Decimal
+
+    def as_json(self) -> dict:
+        return {
+            "active": self.active,
+            "new": self.new,
+            "ended": self.ended,
+            "monthly_recurring": money_text(self.monthly_recurring),
+        }
+
+
+def patron_figures(month: datetime.date) -> PatronFigures:
+    """Counts from fundraising's read-only queryset (never money from the ledger)."""
+    from fundraising.models import Patronage
+
+    return PatronFigures(**Patronage.objects.month_figures(month_start(month)))
+
+
+@dataclass(frozen=True)
+class MonthReportData:
+    """Everything a monthly report shows, in every format (HTML, PDF, CSV, JSON)."""
+
+    figures: MonthFigures
+    patrons: PatronFigures
+    previous: MonthFigures
+    year_before: MonthFigures
+    history: list[MonthFigures]  # the last 12 months ending with this one, oldest first
+
+    @property
+    def month(self) -> datetime.date:
+        return self.figures.month
+
+    def as_json(self, *, status: str) -> dict:
+        """The public JSON format (docs/reports.md), with comparisons as extra keys."""
+
+        def brief(figures: MonthFigures) -> dict:
+            return {
+                "period": f"{figures.month:%Y-%m}",
+                "income_total": money_text(figures.income_total),
+                "spending_total": money_text(figures.spending_total),
+                "result": money_text(figures.result),
+            }
+
+        share = self.figures.development_share
+        return {
+            **self.figures.as_json(status=status),
+            "patrons": self.patrons.as_json(),
+            "development_share": None if share is None else f"{share}",
+            "previous_month": brief(self.previous),
+            "same_month_last_year": brief(self.year_before),
+        }
+
+
+def month_report_data(month: datetime.date) -> MonthReportData:
+    """The figures of ``month`` with its comparisons and its last 12 months.
+
+    Reads this month's postings (or, once closed, its stored balances), the comparison months' and
+    at most 12 months of history, each month the same way, so the cost never grows with the ledger.
+    """
+    first = month_start(month)
+    history = [month_figures(m) for m in months_back(first, 12)]
+    year_before_month = first.replace(year=first.year - 1)
+    return MonthReportData(
+        figures=history[-1],
+        patrons=patron_figures(first),
+        previous=history[-2],
+        year_before=month_figures(year_before_month),
+        history=history,
+    )
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    year: int
+    months: list[MonthFigures]  # January to December (or to the last month asked for)
+    patrons_end: PatronFigures
+
+    @property
+    def income(self) -> dict[str, Decimal]:
+        return {key: sum((m.income[key] for m in self.months), ZERO) for key in INCOME_KEYS.values()}
+
+    @property
+    def spending(self) -> dict[str, Decimal]:
+        return {key: sum((m.spending[key] for m in self.months), ZERO) for key in SPENDING_KEYS.values()}
+
+    @property
+    def income_total(self) -> Decimal:
+        return sum(self.income.values(), ZERO)
+
+    @property
+    def spending_total(self) -> Decimal:
+        return sum(self.spending.values(), ZERO)
+
+    @property
+    def result(self) -> Decimal:
+        return self.income_total - self.spending_total
+
+    @property
+    def cash_end(self) -> Decimal:
+        return self.months[-1].cash_end if self.months else ZERO
+
+    def as_json(self, *, status: str) -> dict:
+        return {
+            "period": str(self.year),
+            "currency": "EUR",
+            "status": status,
+            "income": {
+                **{key: money_text(value) for key, value in self.income.items()},
+                "total": money_text(self.income_total),
+            },
+            "spending": {
+                **{key: money_text(value) for key, value in self.spending.items()},
+                "total": money_text(self.spending_total),
+            },
+            "result": money_text(self.result),
+            "cash_end": money_text(self.cash_end),
+            "patrons": self.patrons_end.as_json(),
+            "months": [m.as_json(status=status) for m in self.months],
+        }
+
+
+def year_figures(year: int, *, through: datetime.date | None = None) -> YearFigures:
+    """The months of ``year`` (up to ``through``'s month if given), each read like a monthly report."""
+    months = [datetime.date(year, number, 1) for number in range(1, 13)]
+    if through is not None:
+        months = [m for m in months if m <= month_start(through)]
+    figures = [month_figures(m) for m in months]
+    return YearFigures(
+        year=year,
+        months=figures,
+        patrons_end=patron_figures(months[-1] if months else datetime.date(year, 1, 1)),
+    )

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -249,6 +250,13 @@ CELERY_BEAT_SCHEDULE = {
     "sponsors-daily": {"task": "sponsors.tasks.daily", "schedule": 60 * 60 * 24},
     # Milestones due in 14 and 3 days or overdue, grants ending in 60 days: owner and finance, each once.
     "grants-daily": {"task": "grants.tasks.daily", "schedule": 60 * 60 * 24},
+    # On the first of each month: draft last month's report for finance to review and publish.
+    "reports-draft-previous-month": {
+        "task": "reports.tasks.draft_previous_month",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
+    },
+    # Daily: the taxable business's gross receipts against the §64(3) AO limit (e-mail at 80 % and 100 %).
+    "reports-threshold-monitor": {"task": "reports.tasks.threshold_monitor", "schedule": 60 * 60 * 24},
     # In January: every donor's annual collective receipt for the year before (idempotent per year).
     "fundraising-annual-receipts": {
         "task": "fundraising.tasks.annual_receipts_if_due",

@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from ledger.errors import MonthNotOver
-from ledger.models import ClosedMonth, ClosingBalance, Posting
-from ledger.services import account_balance, ledger_month_close
+from ledger.errors import MonthClosed, MonthNotOver, ReopenRefused
+from ledger.models import ClosedMonth, ClosingBalance, Posting, Transaction
+from ledger.services import account_balance, first_open_day, ledger_month_close, ledger_month_reopen
 from tests.factories.ledger import CostCentreFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -162,11 +162,42 @@ def test_account_balance_for_one_cost_centre():
     assert account_balance(account="bank", at=day("2025-02-28"), cost_centre="CORE") == Decimal("5.00")
 
 
-def test_posting_into_a_closed_month_reopens_it_and_balances_stay_right(three_months_of_donations):
+def test_posting_into_a_closed_month_is_refused_and_changes_nothing(three_months_of_donations):
     ledger_month_close(month=day("2025-01-01"))
     ledger_month_close(month=day("2025-02-01"))
+    before = Transaction.objects.count()
 
-    TransactionFactory(booking_date=day("2025-01-20"), amount=Decimal("3.00"), idempotency_key="late:1")
+    with pytest.raises(MonthClosed, match="closed"):
+        TransactionFactory(booking_date=day("2025-01-20"), amount=Decimal("3.00"), idempotency_key="late:1")
 
-    assert list(ClosedMonth.objects.values_list("month", flat=True)) == []
+    assert Transaction.objects.count() == before
+    assert list(ClosedMonth.objects.values_list("month", flat=True)) == [day("2025-02-01"), day("2025-01-01")]
+    assert first_open_day(day("2025-01-20")) == day("2025-03-01")
+
+
+def test_reopening_goes_newest_first_is_recorded_and_then_takes_postings(
+    three_months_of_donations, django_user_model
+):
+    ledger_month_close(month=day("2025-01-01"))
+    ledger_month_close(month=day("2025-02-01"))
+    user = django_user_model.objects.create_user("finance-reopen", password="x")
+
+    with pytest.raises(ReopenRefused, match="2025-02"):
+        ledger_month_reopen(month=day("2025-01-01"), by=user, reason="wrong invoice date")
+    with pytest.raises(ReopenRefused, match="why"):
+        ledger_month_reopen(month=day("2025-02-01"), by=user, reason="  ")
+    reopening = ledger_month_reopen(month=day("2025-02-01"), by=user, reason="late bank fee")
+
+    assert (reopening.month, reopening.reopened_by, reopening.reason) == (
+        day("2025-02-01"),
+        user,
+        "late bank fee",
+    )
+    assert reopening.reopened_by_name == "finance-reopen"
+    assert not ClosingBalance.objects.filter(month=day("2025-02-01")).exists()
+    TransactionFactory(booking_date=day("2025-02-20"), amount=Decimal("3.00"), idempotency_key="late:2")
+    with pytest.raises(MonthClosed):
+        TransactionFactory(booking_date=day("2025-01-20"), amount=Decimal("3.00"), idempotency_key="late:3")
+    assert account_balance(account="bank", at=day("2025-02-28")) == naive_balance("bank", day("2025-02-28"))
+    ledger_month_close(month=day("2025-02-01"))
     assert account_balance(account="bank", at=day("2025-02-28")) == naive_balance("bank", day("2025-02-28"))
