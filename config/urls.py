@@ -22,6 +22,7 @@ machine_patterns = [
     path("", include("payments.urls")),
     path("", include("fundraising.machine_urls")),
     path("", include("perks.machine_urls")),
+    path("", include("reports.machine_urls")),
 ]
 
 urlpatterns = [
@@ -44,6 +45,7 @@ urlpatterns += i18n_patterns(
     path("support/perks/", include("perks.urls")),
     path("support/", include("fundraising.urls")),
     path("sponsors/account/", include("sponsors.urls")),
+    path("reports/", include("reports.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )
