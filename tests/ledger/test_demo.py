@@ -57,13 +57,14 @@ def test_demo_seed_run_twice_posts_nothing_new():
     assert "0 new transactions" in messages[-1]
 
 
-def test_demo_seed_covers_24_months_ending_with_the_last_complete_month_and_closes_them():
+def test_demo_seed_covers_24_months_ending_with_the_last_complete_month_and_closes_all_but_the_last():
     seed()
 
     months = sorted(ClosedMonth.objects.values_list("month", flat=True))
-    assert len(months) == 24
+    assert len(months) == 23
     assert months[0] == datetime.date(2024, 5, 1)
-    assert months[-1] == datetime.date(2026, 4, 1)
+    assert months[-1] == datetime.date(2026, 3, 1)
+    assert Posting.objects.filter(booking_date__gte=datetime.date(2026, 4, 1)).exists()
     assert not Posting.objects.filter(booking_date__gte=datetime.date(2026, 5, 1)).exists()
     assert not Posting.objects.filter(booking_date__lt=datetime.date(2024, 5, 1)).exists()
 
