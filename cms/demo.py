@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.files import File
 from django.core.files.images import ImageFile
 from django.db import transaction
 from wagtail.images import get_image_model
@@ -66,7 +67,33 @@ ORGANISATION = {
     "iban": "DE89370400440532013000",
     "bic": "GENODEM1GLS",
     "bank_name": "GLS Gemeinschaftsbank eG",
+    # Transparency (the ten ITZ items of the annual report).
+    "statutes_purpose": (
+        "Promotion of science and research; adult education (§ 52 (2) nos. 1 and 7 AO), in particular by "
+        "developing open-source software for decentralised social networks and publishing it freely."
+    ),
+    "statutes_purpose_de": (
+        "Förderung von Wissenschaft und Forschung; Volksbildung (§ 52 Abs. 2 Nr. 1 und 7 AO), insbesondere "
+        "durch die Entwicklung quelloffener Software für dezentrale soziale Netzwerke und ihre freie "
+        "Veröffentlichung."
+    ),
+    "statutes_url": "",
+    "decision_makers": "Jana Novak, chair of the advisory board\nDr. Samuel Okafor, member of the advisory board",
+    "decision_makers_de": "Jana Novak, Vorsitzende des Beirats\nDr. Samuel Okafor, Mitglied des Beirats",
+    "personnel_note": "About 15 volunteers help with moderation, translation and support.",
+    "personnel_note_de": "Rund 15 Ehrenamtliche helfen bei Moderation, Übersetzung und Support.",
+    "legal_affiliations": (
+        "Sole shareholder: Fediverse Commons Förderverein e.V., Berlin\n"
+        "Member of the Open Source Business Alliance (no voting rights over us)"
+    ),
+    "legal_affiliations_de": (
+        "Alleinige Gesellschafterin: Fediverse Commons Förderverein e.V., Berlin\n"
+        "Mitglied der Open Source Business Alliance (ohne Stimmrechte uns gegenüber)"
+    ),
+    "publish_gross_pay": True,
 }
+
+STATUTES_TITLE = "Fediverse Commons gGmbH – Gesellschaftsvertrag (statutes)"
 
 
 def paragraph(html: str) -> tuple[str, RichText]:
@@ -957,6 +984,7 @@ def _organisation_settings(site: Site, log) -> None:
     for name, value in ORGANISATION.items():
         setattr(organisation, name, value)
     organisation.logo = _logo()
+    organisation.statutes_document = _statutes_document()
     organisation.full_clean()
     organisation.save()
     log("cms: organisation settings set")
@@ -967,6 +995,55 @@ def _navigation_settings(site: Site, transparency: Page, log) -> None:
     if not FooterLink.objects.filter(navigation=navigation).exists():
         FooterLink.objects.create(navigation=navigation, page=transparency, sort_order=0)
         log("cms: footer link to the transparency page added")
+
+
+def _statutes_document():
+    """The statutes as a one-page PDF written by hand (the same bytes every time), stored once."""
+    from wagtail.documents import get_document_model
+
+    document_model = get_document_model()
+    existing = document_model.objects.filter(title=STATUTES_TITLE).first()
+    if existing is not None:
+        return existing
+    collection = Collection.get_first_root_node() or Collection.add_root(name="Root")
+    return document_model.objects.create(
+        title=STATUTES_TITLE,
+        collection=collection,
+        file=File(io.BytesIO(_statutes_pdf()), name="statutes.pdf"),
+    )
+
+
+def _statutes_pdf() -> bytes:
+    """A minimal valid PDF with the purpose clause of the demo statutes."""
+    lines = [
+        "Gesellschaftsvertrag der Fediverse Commons gGmbH (Demo)",
+        "§ 2 Zweck: Foerderung von Wissenschaft und Forschung; Volksbildung.",
+    ]
+    text = (
+        "BT /F1 12 Tf 56 780 Td 16 TL "
+        + " ".join(
+            "(" + line.replace("§", "Par.").replace("(", "[").replace(")", "]") + ") '" for line in lines
+        )
+        + " ET"
+    )
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += f"{number} 0 obj\n{content}\nendobj\n".encode("latin-1")
+    xref = len(body)
+    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return body
 
 
 def _logo():

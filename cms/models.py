@@ -150,7 +150,80 @@ class OrganisationSettings(BaseSiteSetting):
     bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
     bank_name = models.CharField(_("bank"), max_length=120, blank=True)
 
-    select_related = ["logo"]
+    # Transparency (Initiative Transparente Zivilgesellschaft): what the annual report publishes beyond
+    # the identity above. English texts, with German ones the German report shows when filled in.
+    statutes_purpose = models.TextField(
+        _("purposes under the statutes"),
+        blank=True,
+        help_text=_(
+            "The organisation's goals as its statutes state them, e.g. “Promotion of science and research; "
+            "adult education”. Shown in the annual report."
+        ),
+    )
+    statutes_purpose_de = models.TextField(
+        _("purposes under the statutes (German)"),
+        blank=True,
+        help_text=_(
+            "e.g. “Förderung von Wissenschaft und Forschung; Volksbildung”. Empty: the English text."
+        ),
+    )
+    statutes_document = models.ForeignKey(
+        "wagtaildocs.Document",
+        verbose_name=_("statutes (document)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "The current statutes (Gesellschaftsvertrag / Satzung) as a PDF, linked in the annual report."
+        ),
+    )
+    statutes_url = models.URLField(
+        _("statutes (link)"),
+        blank=True,
+        help_text=_("Or a link to the statutes elsewhere; the document above is used when both are set."),
+    )
+    decision_makers = models.TextField(
+        _("other decision makers"),
+        blank=True,
+        help_text=_(
+            "Besides the managing directors: one per line, name and role, e.g. “Jana Novak, chair of the "
+            "advisory board”. Shown in the annual report."
+        ),
+    )
+    decision_makers_de = models.TextField(
+        _("other decision makers (German)"),
+        blank=True,
+        help_text=_("The same with the roles in German. Empty: the English lines."),
+    )
+    personnel_note = models.TextField(
+        _("about our personnel"),
+        blank=True,
+        help_text=_(
+            "Shown with the personnel structure in the annual report, e.g. how many volunteers help. The "
+            "positions, hours and (if published) pay come from the pay records."
+        ),
+    )
+    personnel_note_de = models.TextField(_("about our personnel (German)"), blank=True)
+    legal_affiliations = models.TextField(
+        _("legal affiliations with third parties"),
+        blank=True,
+        help_text=_(
+            "Shareholders, parent or subsidiary organisations, memberships that carry votes, one per line, "
+            "e.g. “Sole shareholder: Example e.V., Berlin”. Shown in the annual report."
+        ),
+    )
+    legal_affiliations_de = models.TextField(_("legal affiliations with third parties (German)"), blank=True)
+    publish_gross_pay = models.BooleanField(
+        _("publish gross pay per position"),
+        default=False,
+        help_text=_(
+            "Show each position's average gross monthly pay in the annual report (as Mastodon does). Names "
+            "are never shown; a position held by one person still reveals that person's pay."
+        ),
+    )
+
+    select_related = ["logo", "statutes_document"]
 
     identity_panels = [
         FieldRowPanel([FieldPanel("legal_name"), FieldPanel("short_name")]),
@@ -196,12 +269,42 @@ class OrganisationSettings(BaseSiteSetting):
         FieldPanel("iban"),
         FieldRowPanel([FieldPanel("bic"), FieldPanel("bank_name")]),
     ]
+    transparency_panels = [
+        HelpPanel(
+            content=_(
+                "The annual report publishes the ten items of the Initiative Transparente Zivilgesellschaft: "
+                "name, seat and founding year (Identity), the managing directors (Legal), the tax status (Tax), "
+                "the figures from the books and the personnel from the pay records, and the texts below."
+            )
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("statutes_purpose"),
+                FieldPanel("statutes_purpose_de"),
+                FieldRowPanel([FieldPanel("statutes_document"), FieldPanel("statutes_url")]),
+            ],
+            heading=_("Statutes and goals"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("decision_makers"), FieldPanel("decision_makers_de")],
+            heading=_("Decision makers"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("personnel_note"), FieldPanel("personnel_note_de"), FieldPanel("publish_gross_pay")],
+            heading=_("Personnel"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("legal_affiliations"), FieldPanel("legal_affiliations_de")],
+            heading=_("Legal affiliations"),
+        ),
+    ]
     edit_handler = TabbedInterface(
         [
             ObjectList(identity_panels, heading=_("Identity")),
             ObjectList(legal_panels, heading=_("Legal")),
             ObjectList(tax_panels, heading=_("Tax")),
             ObjectList(bank_panels, heading=_("Bank account")),
+            ObjectList(transparency_panels, heading=_("Transparency")),
         ]
     )
 
@@ -267,6 +370,24 @@ class OrganisationSettings(BaseSiteSetting):
         if start is None or end is None:
             return ""
         return str(start) if start == end else f"{start}–{end}"
+
+    def transparency_text(self, field: str, language: str | None = None) -> str:
+        """One of the transparency texts (``statutes_purpose``, ``decision_makers``, ``personnel_note``,
+        ``legal_affiliations``) in ``language`` (the active one by default): German when filled in, else
+        English."""
+        language = (language or get_language() or "en")[:2]
+        if language == "de":
+            german = getattr(self, f"{field}_de", "").strip()
+            if german:
+                return german
+        return getattr(self, field).strip()
+
+    @property
+    def statutes_link(self) -> str:
+        """Where the statutes can be read: the document's URL, else the link; "" when neither is set."""
+        if self.statutes_document_id:
+            return self.statutes_document.url
+        return self.statutes_url
 
     @property
     def iban_display(self) -> str:

@@ -1,4 +1,6 @@
-"""Reusable reads of fundraising. Reports take counts from here (never money: money comes from the ledger)."""
+"""Reusable reads of fundraising. Reports take counts from here; their money figures come from the ledger.
+The one exception is ``received_per_patron``: who paid how much, to find the payers above 10 % of the year's
+budget (the annual report names them only with their consent)."""
 
 from __future__ import annotations
 
@@ -105,3 +107,60 @@ class PaymentQuerySet(models.QuerySet):
     def unreceipted(self):
         """Donations still owed a receipt: not refunded in full, not disputed away, not yet receipted."""
         return self.donations().filter(receipt__isnull=True).exclude(status__in=("refunded", "dispute_lost"))
+
+    def received_per_patron(self, *, start: datetime.date, end: datetime.date) -> list[dict]:
+        """What each patron paid from ``start`` to ``end`` (local dates, both included), in EUR, net of VAT,
+        refunds and lost disputes, largest first: ``{"patron_id", "name", "consent", "kind", "amount"}``
+        (for the annual report's payers above 10 %). ``name`` is empty unless the patron consented to be
+        named in the annual report (and was not erased); ``kind`` is "patron" when any payment was for
+        perks, else "donor"."""
+        from .models import Refund
+
+        refunded = (
+            Refund.objects.filter(payment=models.OuterRef("pk"))
+            .order_by()
+            .values("payment")
+            .annotate(total=Sum("amount_eur"))
+            .values("total")
+        )
+        rows = (
+            self.filter(paid_at__date__gte=start, paid_at__date__lte=end)
+            .exclude(status="dispute_lost")
+            .order_by()
+            .annotate(refunded_eur=models.Subquery(refunded, output_field=DecimalField()))
+            .values(
+                "patron_id",
+                "patron__name",
+                "patron__public_name",
+                "patron__annual_report_consent",
+                "patron__erased_at",
+                "kind",
+                "amount",
+                "vat_amount",
+                "amount_eur",
+                "refunded_eur",
+            )
+        )
+        totals: dict[int, dict] = {}
+        for row in rows:
+            amount, vat = Decimal(row["amount"]), Decimal(row["vat_amount"] or 0)
+            received = Decimal(row["amount_eur"]) - Decimal(row["refunded_eur"] or 0)
+            if vat and amount:
+                received = received * (amount - vat) / amount
+            named = bool(row["patron__annual_report_consent"]) and row["patron__erased_at"] is None
+            entry = totals.setdefault(
+                row["patron_id"],
+                {
+                    "patron_id": row["patron_id"],
+                    "name": (row["patron__public_name"] or row["patron__name"]) if named else "",
+                    "consent": named,
+                    "kind": "donor",
+                    "amount": ZERO,
+                },
+            )
+            if row["kind"] == "perk":
+                entry["kind"] = "patron"
+            entry["amount"] += received
+        cent = Decimal("0.01")
+        result = [{**entry, "amount": max(entry["amount"], ZERO).quantize(cent)} for entry in totals.values()]
+        return sorted(result, key=lambda row: (-row["amount"], row["patron_id"]))
