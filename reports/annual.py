@@ -51,7 +51,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from ledger.querysets import month_end
 
 from .charts import INCOME_LABELS, SPENDING_LABELS, money, percent
-from .figures import ZERO, YearFigures, money_text, year_figures
+from .figures import ZERO, YearFigures, money_text, percent_share, year_figures
 from .models import MonthlyReport
 
 PAYER_SHARE = Decimal("10")  # percent of the budget a payer must exceed to be listed
@@ -215,7 +215,7 @@ def months_label(months: list[datetime.date]) -> str:
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal:
-    return (part * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return percent_share(part, whole)
 
 
 def payers_above_threshold(*, start: datetime.date, end: datetime.date, budget: Decimal) -> list[Payer]:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from fundraising.public import active_language, money_display
 
-from .figures import MonthFigures, YearFigures
+from .figures import MonthFigures, YearFigures, percent_share
 
 ZERO = Decimal("0.00")
 
@@ -106,9 +106,7 @@ def month_short(month: datetime.date) -> str:
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal | None:
-    if whole <= 0:
-        return None
-    return (part * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return percent_share(part, whole)
 
 
 # --- Drawing --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 
@@ -65,9 +65,7 @@ class MonthFigures:
     @property
     def development_share(self) -> Decimal | None:
         """Development spending as a percentage of all spending, one decimal; None without spending."""
-        if self.spending_total <= 0:
-            return None
-        return (self.development_spending * 100 / self.spending_total).quantize(Decimal("0.1"))
+        return percent_share(self.development_spending, self.spending_total)
 
     def as_json(self, *, status: str) -> dict:
         """The money part of the public JSON format: amounts as strings with two decimals."""
@@ -86,6 +84,14 @@ class MonthFigures:
             "result": money_text(self.result),
             "cash_end": money_text(self.cash_end),
         }
+
+
+def percent_share(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` as a percentage of ``whole``, one decimal rounded half up (every format uses this); None
+    when ``whole`` is not positive."""
+    if whole <= 0:
+        return None
+    return (part * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def money_text(amount: Decimal) -> str:
