@@ -134,6 +134,46 @@ FINANCE_PAGES = [
     "/admin/ledger/manual-bookings/inspect/{manual_booking}/",
     "/admin/ledger/manual-bookings/book/",
     "/admin/ledger/manual-bookings/voucher/{manual_booking}/",
+    # Reports: the month close (drafts, commentary, publish, re-open, history, re-opened months)
+    "/admin/reports/months/",
+    "/admin/reports/months/?status=draft",
+    "/admin/reports/months/?export=csv",
+    "/admin/reports/months/new/",
+    "/admin/reports/months/inspect/{draft_report}/",
+    "/admin/reports/months/edit/{draft_report}/",
+    "/admin/reports/months/publish/{draft_report}/",
+    "/admin/reports/months/history/{draft_report}/",
+    "/admin/reports/months/reopen/{published_report}/",
+    "/admin/reports/reopened-months/",
+    "/admin/reports/reopened-months/?export=csv",
+    # Reports: tax spheres and the §64 AO monitor, VAT return, EC sales list, DATEV export
+    "/admin/reports/tax/spheres/",
+    "/admin/reports/tax/spheres/?year=2026",
+    "/admin/reports/tax/spheres/?year=2026&export=csv",
+    "/admin/reports/tax/vat/",
+    "/admin/reports/tax/vat/?year=2026&period=10",
+    "/admin/reports/tax/vat/?year=2026&period=q3&export=csv",
+    "/admin/reports/tax/ec-sales/",
+    "/admin/reports/tax/ec-sales/?year=2026&quarter=3",
+    "/admin/reports/tax/ec-sales/?year=2026&quarter=3&export=csv",
+    "/admin/reports/tax/datev/",
+    "/admin/reports/tax/datev/?start=2026-10-01&end=2026-10-31",
+]
+
+# A draft report is finance data too, but on the public URLs of reports: for everyone else the draft does
+# not exist (404, never a redirect to the log-in page that would say there is something); finance with MFA
+# sees it, never cached. The draft's year has no published month, so the year's pages are drafts only.
+DRAFT_PAGES = [
+    "/reports/{draft_year}/{draft_month}/",
+    "/de/reports/{draft_year}/{draft_month}/",
+    "/reports/{draft_year}/{draft_month}.pdf",
+    "/reports/{draft_year}/{draft_month}.csv",
+    "/reports/{draft_year}/{draft_month}.json",
+    "/reports/{draft_year}/",
+    "/de/reports/{draft_year}/",
+    "/reports/{draft_year}.pdf",
+    "/reports/{draft_year}.csv",
+    "/reports/{draft_year}.json",
 ]
 
 
@@ -173,6 +213,7 @@ def finance_objects(db):
         "failed_task": failed.pk,
         **sponsorships,
         **_grants(),
+        **_reports(),
     }
 
 
@@ -276,8 +317,31 @@ def _grants() -> dict[str, int]:
     }
 
 
-def _urls(objects):
-    return [url.format(**objects) for url in FINANCE_PAGES]
+def _reports() -> dict[str, object]:
+    """A drafted report of October 2026 (whose books hold the October salary) and a published one of a year
+    before (made directly, so no month is closed in the books of the other fixtures)."""
+    from django.utils import timezone
+
+    from reports.models import MonthlyReport
+    from reports.services import report_draft
+
+    draft = report_draft(month=datetime.date(2026, 10, 1))
+    published = MonthlyReport.objects.create(
+        month=datetime.date(2025, 10, 1),
+        status=MonthlyReport.Status.PUBLISHED,
+        published_at=timezone.now(),
+        first_published_at=timezone.now(),
+    )
+    return {
+        "draft_report": draft.pk,
+        "draft_year": f"{draft.month:%Y}",
+        "draft_month": f"{draft.month:%m}",
+        "published_report": published.pk,
+    }
+
+
+def _urls(objects, pages=FINANCE_PAGES):
+    return [url.format(**objects) for url in pages]
 
 
 @pytest.mark.django_db
@@ -313,6 +377,36 @@ def test_other_roles_get_no_finance_page(client, make_user, finance_objects, rol
 def test_finance_with_mfa_opens_every_finance_page(finance_client, finance_objects):
     for url in _urls(finance_objects):
         assert finance_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_nobody_but_finance_finds_a_draft_report(client, make_user, finance_objects):
+    visitors = [None] + [
+        make_user(*roles, mfa=mfa)
+        for roles, mfa in (
+            (("patron",), True),
+            (("patron", "sponsor contact"), True),
+            (("patron", "editor"), True),
+            (("patron", "finance"), False),
+        )
+    ]
+    for visitor in visitors:
+        client.logout()
+        if visitor is not None:
+            client.force_login(visitor)
+        for url in _urls(finance_objects, DRAFT_PAGES):
+            response = client.get(url)
+            assert response.status_code == 404, (url, visitor, response.status_code)
+            assert b"4200" not in response.content and b"4,200" not in response.content, url
+
+
+@pytest.mark.django_db
+def test_finance_with_mfa_sees_a_draft_report_uncached(finance_client, finance_objects):
+    for url in _urls(finance_objects, DRAFT_PAGES):
+        response = finance_client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response.get("Cache-Control", ""), url
+        assert "private" in response.get("Cache-Control", ""), url
 
 
 @pytest.mark.django_db
