@@ -355,3 +355,14 @@ SPONSOR_PAYMENT_METHODS = env.list("SPONSOR_PAYMENT_METHODS", default=["card", "
 SPONSOR_LOGO_MAX_BYTES = env.int("SPONSOR_LOGO_MAX_BYTES", default=5 * 1024 * 1024)
 SPONSOR_LOGO_MAX_PIXELS = env.int("SPONSOR_LOGO_MAX_PIXELS", default=25_000_000)  # of the upload
 SPONSOR_LOGO_MAX_SIDE = env.int("SPONSOR_LOGO_MAX_SIDE", default=1200)  # of the stored logo, in pixels
+
+# --- Reports, tax and the tax adviser ------------------------------------------------------
+# §64(3) AO: the taxable business's gross receipts a year below which it pays no corporate or trade tax;
+# finance gets an e-mail at 80 % and at 100 % (reports.tasks.threshold_monitor).
+TAXABLE_BUSINESS_LIMIT = Decimal(env("TAXABLE_BUSINESS_LIMIT", default="45000.00"))
+# The DATEV export's header (docs/reports.md): the tax adviser's and the client's numbers at DATEV, the
+# length of the account numbers and the chart of accounts ("03" = SKR 03, "04" = SKR 04).
+DATEV_ADVISER_NUMBER = env.int("DATEV_ADVISER_NUMBER", default=1001)
+DATEV_CLIENT_NUMBER = env.int("DATEV_CLIENT_NUMBER", default=1)
+DATEV_ACCOUNT_LENGTH = env.int("DATEV_ACCOUNT_LENGTH", default=4)
+DATEV_CHART = env("DATEV_CHART", default="03")
