@@ -115,6 +115,13 @@ def call_to_action(title: str, text: str, button_label: str, page: Page) -> tupl
     )
 
 
+def call_to_action_url(title: str, text: str, button_label: str, url: str) -> tuple[str, dict]:
+    return (
+        "call_to_action",
+        {"title": title, "text": text, "button_label": button_label, "link_page": None, "link_url": url},
+    )
+
+
 def patron_stats(heading_text: str, goal: Decimal, goal_text: str) -> tuple[str, dict]:
     return ("patron_stats", {"heading": heading_text, "monthly_goal": goal, "goal_text": goal_text})
 
@@ -253,6 +260,13 @@ def transparency_body(language: str, pages: dict[str, Page]) -> list:
                 "stellen wir keine Zuwendungsbestätigung aus: Eine Gegenleistung macht aus einer Spende einen "
                 "Kauf.</p>"
             ),
+            call_to_action_url(
+                "Monats- und Jahresberichte",
+                "Jeden Monat: Einnahmen nach Herkunft, Ausgaben nach Zweck, Ergebnis und Kontostand – als Seite, "
+                "PDF, CSV und JSON.",
+                "Zu den Berichten",
+                "/de/reports/",
+            ),
         ]
     return [
         heading("What we publish"),
@@ -278,6 +292,13 @@ def transparency_body(language: str, pages: dict[str, Page]) -> list:
             "notice of 14 March 2025 for the years 2021 to 2023. Payments without perks are donations and "
             "tax-deductible. For patron tiers with perks we do not issue donation receipts: a perk turns a "
             "donation into a purchase.</p>"
+        ),
+        call_to_action_url(
+            "Monthly and annual reports",
+            "Every month: income by source, spending by purpose, the result and the cash at hand – as a page, "
+            "a PDF, a CSV and JSON.",
+            "Read the reports",
+            "/reports/",
         ),
     ]
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.http import HttpRequest
-from django.urls import translate_url
-from django.utils.translation import get_language, get_language_info
+from django.urls import reverse, translate_url
+from django.utils.translation import get_language, get_language_info, gettext
 from wagtail.models import Page, Site
 
 
@@ -80,7 +80,8 @@ def home_page(request: HttpRequest | None, language_code: str | None = None) -> 
 
 
 def main_menu(request: HttpRequest | None, current_page: Page | None = None) -> list[Link]:
-    """Live, public pages under the active language's home page with “Show in menus” ticked."""
+    """Live, public pages under the active language's home page with “Show in menus” ticked, then the reports
+    (plain views, not pages: the reason the site exists, so always in the menu)."""
     language_code = _active_language()
 
     def compute():
@@ -91,7 +92,7 @@ def main_menu(request: HttpRequest | None, current_page: Page | None = None) -> 
 
     pages = _memo(request, f"menu:{language_code}", compute)
     current_path = getattr(current_page, "path", None) or ""
-    return [
+    links = [
         Link(
             label=page.title,
             url=page.get_url(request),
@@ -100,6 +101,18 @@ def main_menu(request: HttpRequest | None, current_page: Page | None = None) -> 
         )
         for page in pages
     ]
+    if pages:
+        reports_url = reverse("reports:archive")
+        request_path = getattr(request, "path", "") or ""
+        links.append(
+            Link(
+                label=gettext("Reports"),
+                url=reports_url,
+                is_current=request_path == reports_url,
+                is_ancestor=request_path != reports_url and request_path.startswith(reports_url),
+            )
+        )
+    return links
 
 
 def legal_pages(request: HttpRequest | None) -> dict[str, Page]:
