@@ -9,10 +9,11 @@ Counts (patrons) and consents come from the domain apps' read-only querysets, no
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from ledger.models import Account, ClosedMonth, ClosingBalance, Posting
 from ledger.querysets import month_end, month_start
@@ -99,48 +100,93 @@ def money_text(amount: Decimal) -> str:
     return f"{amount.quantize(ZERO)}"
 
 
-def _months_closed(*months: datetime.date) -> bool:
-    return ClosedMonth.objects.filter(month__in=months).count() == len(set(months))
+def _previous(month: datetime.date) -> datetime.date:
+    return month_start(month - datetime.timedelta(days=1))
+
+
+def months_figures(months: list[datetime.date]) -> list[MonthFigures]:
+    """The figures of several months in a handful of queries, whatever their number and the ledger's size.
+
+    - one query for which of the months (and the month before each) are closed;
+    - one query on the stored closing balances of the closed ones, by month, report category and kind;
+    - one GROUP BY over the postings of the months that are not read from balances, bounded by their
+      dates: a closed month whose previous month is closed too is the difference of the two months'
+      stored balances (a few rows per account, whatever the month's size);
+    - cash at a month's end is the stored balance of a closed month, or the cash at the end of the month
+      before plus the month's movement on cash accounts; only when the month before the earliest open
+      one is neither closed nor asked for does ``account_balance`` add up from the latest closed month.
+    Both ways give the same figures (tests/reports/test_figures.py).
+    """
+    months = sorted({month_start(m) for m in months})
+    if not months:
+        return []
+    wanted = set(months) | {_previous(m) for m in months}
+    closed = set(ClosedMonth.objects.filter(month__in=wanted).values_list("month", flat=True))
+
+    balances: dict[datetime.date, dict[str, Decimal]] = defaultdict(dict)
+    if closed:
+        rows = (
+            ClosingBalance.objects.filter(month__in=closed)
+            .order_by()
+            .values_list("month", "account__category")
+            .annotate(total=Sum("balance"))
+        )
+        for month, category, total in rows:
+            balances[month][category] = Decimal(total).quantize(ZERO)
+
+    from_postings = [m for m in months if not (m in closed and _previous(m) in closed)]
+    movements: dict[datetime.date, dict[str, Decimal]] = defaultdict(dict)
+    if from_postings:
+        bounds = Q()
+        for m in from_postings:
+            bounds |= Q(booking_date__gte=m, booking_date__lte=month_end(m))
+        for month, by_category in Posting.objects.filter(bounds).monthly_totals(by="category").items():
+            movements[month_start(month)] = by_category
+
+    def category_movement(month: datetime.date, category: str) -> Decimal:
+        """The signed movement of ``category`` in ``month`` (a debit positive)."""
+        if month in closed and _previous(month) in closed:
+            return balances[month].get(category, ZERO) - balances[_previous(month)].get(category, ZERO)
+        return movements[month].get(category, ZERO)
+
+    cash: dict[datetime.date, Decimal] = {}
+
+    def cash_end(month: datetime.date) -> Decimal:
+        if month not in cash:
+            if month in closed:
+                cash[month] = balances[month].get(Account.Category.CASH, ZERO)
+            elif month in from_postings:
+                cash[month] = cash_end(_previous(month)) + movements[month].get(Account.Category.CASH, ZERO)
+            else:  # the month before the earliest asked for, not closed
+                cash[month] = cash_at(month_end(month))
+        return cash[month]
+
+    figures = []
+    for month in months:
+        income = {key: -category_movement(month, category) for category, key in INCOME_KEYS.items()}
+        spending = {key: category_movement(month, category) for category, key in SPENDING_KEYS.items()}
+        figures.append(MonthFigures(month=month, income=income, spending=spending, cash_end=cash_end(month)))
+    return figures
 
 
 def month_category_totals(month: datetime.date) -> dict[str, Decimal]:
-    """``{report category: amount as reported}`` for one month.
-
-    For a closed month whose previous month is closed too, the difference of the two months' stored
-    closing balances (a few rows per account, whatever the month's size); otherwise one GROUP BY over
-    the month's postings. Both give the same figures (tests/reports/test_figures.py).
-    """
-    first = month_start(month)
-    previous = month_start(first - datetime.timedelta(days=1))
-    if _months_closed(first, previous):
-        rows = (
-            ClosingBalance.objects.filter(month__in=(previous, first))
-            .order_by()
-            .values_list("month", "account__category", "account__kind")
-            .annotate(total=Sum("balance"))
-        )
-        totals: dict[str, Decimal] = {}
-        for row_month, category, kind, total in rows:
-            sign = 1 if row_month == first else -1
-            amount = Account.Kind(kind).reported(Decimal(total)) * sign
-            totals[category] = totals.get(category, ZERO) + amount
-        return {category: amount.quantize(ZERO) for category, amount in totals.items()}
-    return Posting.objects.in_month(first).totals_by_category(reported=True)
+    """``{report category: amount as reported}`` for one month (income and spending categories)."""
+    figures = month_figures(month)
+    return {
+        **{category: figures.income[key] for category, key in INCOME_KEYS.items()},
+        **{category: figures.spending[key] for category, key in SPENDING_KEYS.items()},
+    }
 
 
 def cash_at(day: datetime.date) -> Decimal:
     """Cash and bank at the end of ``day``: stored closing balances plus the postings after them."""
-    cash_accounts = Account.objects.filter(category=Account.Category.CASH).values_list("code", flat=True)
-    return sum((account_balance(account=code, at=day) for code in cash_accounts), ZERO)
+    cash_accounts = Account.objects.filter(category=Account.Category.CASH)
+    return sum((account_balance(account=account, at=day) for account in cash_accounts), ZERO)
 
 
 def month_figures(month: datetime.date) -> MonthFigures:
     """Income by source, spending by category (as reported: positive figures) and cash at the month's end."""
-    first = month_start(month)
-    by_category = month_category_totals(first)
-    income = {key: by_category.get(category, ZERO) for category, key in INCOME_KEYS.items()}
-    spending = {key: by_category.get(category, ZERO) for category, key in SPENDING_KEYS.items()}
-    return MonthFigures(month=first, income=income, spending=spending, cash_end=cash_at(month_end(first)))
+    return months_figures([month])[0]
 
 
 def months_back(month: datetime.date, count: int) -> list[datetime.date]:
@@ -216,13 +262,13 @@ def month_report_data(month: datetime.date) -> MonthReportData:
     at most 12 months of history, each month the same way, so the cost never grows with the ledger.
     """
     first = month_start(month)
-    history = [month_figures(m) for m in months_back(first, 12)]
-    year_before_month = first.replace(year=first.year - 1)
+    thirteen = months_figures(months_back(first, 13))  # a year before, then the last 12 months
+    history = thirteen[1:]
     return MonthReportData(
         figures=history[-1],
         patrons=patron_figures(first),
         previous=history[-2],
-        year_before=month_figures(year_before_month),
+        year_before=thirteen[0],
         history=history,
     )
 
@@ -282,7 +328,7 @@ def year_figures(year: int, *, through: datetime.date | None = None) -> YearFigu
     months = [datetime.date(year, number, 1) for number in range(1, 13)]
     if through is not None:
         months = [m for m in months if m <= month_start(through)]
-    figures = [month_figures(m) for m in months]
+    figures = months_figures(months)
     return YearFigures(
         year=year,
         months=figures,

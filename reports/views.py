@@ -40,7 +40,7 @@ from .charts import (
     percent,
     year_sparkline,
 )
-from .figures import MonthFigures, YearFigures, month_figures, month_report_data, patron_figures
+from .figures import MonthFigures, YearFigures, month_report_data, months_figures, patron_figures
 from .models import MonthlyReport
 
 FORMATS = (("pdf", "PDF"), ("csv", "CSV"), ("json", "JSON"))
@@ -281,7 +281,7 @@ def reports_year_figures(year: int, reports: list[MonthlyReport]) -> YearFigures
     months = sorted(report.month for report in reports if report.month.year == year)
     return YearFigures(
         year=year,
-        months=[month_figures(month) for month in months],
+        months=months_figures(months),
         patrons_end=patron_figures(months[-1] if months else datetime.date(year, 1, 1)),
     )
 
