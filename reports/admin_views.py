@@ -195,7 +195,22 @@ class ReportDraftView(WagtailAdminTemplateMixin, FormView):
 # --- The commentary -------------------------------------------------------------------------------
 
 
-class CommentaryEditView(generic.EditView):
+class ReportScreenMixin:
+    """A screen about one report: its month as the subtitle, the listing and the report in the breadcrumbs."""
+
+    def get_page_subtitle(self):
+        return self.object.period
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            _index_breadcrumb(),
+            _report_breadcrumb(self.object),
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+
+class CommentaryEditView(ReportScreenMixin, generic.EditView):
     """The commentary in English and German (Draftail), saved by ``report_commentary_save``."""
 
     template_name = "reports/admin/commentary_edit.html"
@@ -207,16 +222,6 @@ class CommentaryEditView(generic.EditView):
     def get_page_title(self):
         return gettext("Commentary")
 
-    def get_page_subtitle(self):
-        return self.object.period
-
-    def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            _index_breadcrumb(),
-            _report_breadcrumb(self.object),
-            {"url": "", "label": gettext("Commentary")},
-        ]
 
     def save_instance(self):
         data = self.form.cleaned_data
@@ -256,7 +261,7 @@ class CommentaryEditView(generic.EditView):
 # --- Publish and re-open --------------------------------------------------------------------------
 
 
-class ReportActionView(WagtailAdminTemplateMixin, FormView):
+class ReportActionView(ReportScreenMixin, WagtailAdminTemplateMixin, FormView):
     """One step on one report: a confirm page (GET) and the change (POST)."""
 
     template_name = "reports/admin/action_confirm.html"
@@ -311,16 +316,6 @@ class ReportActionView(WagtailAdminTemplateMixin, FormView):
         response.status_code = 400
         return response
 
-    def get_page_subtitle(self):
-        return self.object.period
-
-    def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            _index_breadcrumb(),
-            _report_breadcrumb(self.object),
-            {"url": "", "label": self.get_page_title()},
-        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -404,7 +399,7 @@ class ReportReopenView(ReportActionView):
 # --- History --------------------------------------------------------------------------------------
 
 
-class ReportHistoryView(WagtailAdminTemplateMixin, TemplateView):
+class ReportHistoryView(ReportScreenMixin, WagtailAdminTemplateMixin, TemplateView):
     """What happened to a report: drafted, commentary edited, published, re-opened (with the reason)."""
 
     template_name = "reports/admin/history.html"
@@ -419,16 +414,6 @@ class ReportHistoryView(WagtailAdminTemplateMixin, TemplateView):
     def get_page_title(self):
         return gettext("History")
 
-    def get_page_subtitle(self):
-        return self.object.period
-
-    def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            _index_breadcrumb(),
-            _report_breadcrumb(self.object),
-            {"url": "", "label": self.get_page_title()},
-        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

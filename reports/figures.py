@@ -39,12 +39,11 @@ SPENDING_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class MonthFigures:
-    month: datetime.date  # first day
-    income: dict[str, Decimal]  # JSON key -> amount, every key present
+class IncomeAndSpending:
+    """Totals and the result of anything with ``income`` and ``spending`` dicts (a month, a year, a sphere)."""
+
+    income: dict[str, Decimal]
     spending: dict[str, Decimal]
-    cash_end: Decimal
 
     @property
     def income_total(self) -> Decimal:
@@ -57,6 +56,28 @@ class MonthFigures:
     @property
     def result(self) -> Decimal:
         return self.income_total - self.spending_total
+
+    def money_json(self) -> dict:
+        """Income, spending and the result as the public JSON format writes them."""
+        return {
+            "income": {
+                **{key: money_text(value) for key, value in self.income.items()},
+                "total": money_text(self.income_total),
+            },
+            "spending": {
+                **{key: money_text(value) for key, value in self.spending.items()},
+                "total": money_text(self.spending_total),
+            },
+            "result": money_text(self.result),
+        }
+
+
+@dataclass(frozen=True)
+class MonthFigures(IncomeAndSpending):
+    month: datetime.date  # first day
+    income: dict[str, Decimal]  # JSON key -> amount, every key present
+    spending: dict[str, Decimal]
+    cash_end: Decimal
 
     @property
     def development_spending(self) -> Decimal:
@@ -74,15 +95,7 @@ class MonthFigures:
             "period": f"{self.month:%Y-%m}",
             "currency": "EUR",
             "status": status,
-            "income": {
-                **{key: money_text(value) for key, value in self.income.items()},
-                "total": money_text(self.income_total),
-            },
-            "spending": {
-                **{key: money_text(value) for key, value in self.spending.items()},
-                "total": money_text(self.spending_total),
-            },
-            "result": money_text(self.result),
+            **self.money_json(),
             "cash_end": money_text(self.cash_end),
         }
 
@@ -274,7 +287,7 @@ def month_report_data(month: datetime.date) -> MonthReportData:
 
 
 @dataclass(frozen=True)
-class YearFigures:
+class YearFigures(IncomeAndSpending):
     year: int
     months: list[MonthFigures]  # January to December (or to the last month asked for)
     patrons_end: PatronFigures
@@ -288,18 +301,6 @@ class YearFigures:
         return {key: sum((m.spending[key] for m in self.months), ZERO) for key in SPENDING_KEYS.values()}
 
     @property
-    def income_total(self) -> Decimal:
-        return sum(self.income.values(), ZERO)
-
-    @property
-    def spending_total(self) -> Decimal:
-        return sum(self.spending.values(), ZERO)
-
-    @property
-    def result(self) -> Decimal:
-        return self.income_total - self.spending_total
-
-    @property
     def cash_end(self) -> Decimal:
         return self.months[-1].cash_end if self.months else ZERO
 
@@ -308,15 +309,7 @@ class YearFigures:
             "period": str(self.year),
             "currency": "EUR",
             "status": status,
-            "income": {
-                **{key: money_text(value) for key, value in self.income.items()},
-                "total": money_text(self.income_total),
-            },
-            "spending": {
-                **{key: money_text(value) for key, value in self.spending.items()},
-                "total": money_text(self.spending_total),
-            },
-            "result": money_text(self.result),
+            **self.money_json(),
             "cash_end": money_text(self.cash_end),
             "patrons": self.patrons_end.as_json(),
             "months": [m.as_json(status=status) for m in self.months],

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from ledger.models import Account, Posting, TaxSphere
 from ledger.querysets import month_end
 
+from .figures import IncomeAndSpending
 from .models import ThresholdAlert
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def year_bounds(year: int) -> tuple[datetime.date, datetime.date]:
 
 
 @dataclass(frozen=True)
-class SphereColumn:
+class SphereColumn(IncomeAndSpending):
     """One tax sphere's income and spending in a year, by report category (every category present)."""
 
     sphere: int
@@ -84,18 +85,6 @@ class SphereColumn:
     @property
     def label(self) -> str:
         return str(TaxSphere(self.sphere).label)
-
-    @property
-    def income_total(self) -> Decimal:
-        return sum(self.income.values(), ZERO)
-
-    @property
-    def spending_total(self) -> Decimal:
-        return sum(self.spending.values(), ZERO)
-
-    @property
-    def result(self) -> Decimal:
-        return self.income_total - self.spending_total
 
 
 @dataclass(frozen=True)
