@@ -437,11 +437,12 @@ def itz_items(
     fte = (hours / FULL_TIME_HOURS).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     parts = []
     if personnel:
-        summary = ngettext(
-            "%(count)s person was paid in %(positions)s positions:",
-            "%(count)s people were paid in %(positions)s positions:",
-            people,
-        ) % {"count": people, "positions": len(personnel)}
+        summary = (
+            ngettext("%(count)s person was paid", "%(count)s people were paid", people) % {"count": people}
+            + " "
+            + ngettext("in %(positions)s position:", "in %(positions)s positions:", len(personnel))
+            % {"positions": len(personnel)}
+        )
         details = [
             ngettext("%(count)s employee", "%(count)s employees", employees) % {"count": employees}
             + " "

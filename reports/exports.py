@@ -30,7 +30,7 @@ ROW_LABELS: dict[str, tuple[str, str]] = {
     "income_total": ("Total income", "Einnahmen gesamt"),
     "spending_total": ("Total spending", "Ausgaben gesamt"),
     "result": ("Result (income minus spending)", "Ergebnis (Einnahmen minus Ausgaben)"),
-    "cash_end": ("Cash at the end of the month", "Geldbestand am Monatsende"),
+    "cash_end": ("Cash at the end of the month", "Liquide Mittel am Monatsende"),
     "development_share": ("Development share (% of spending)", "Anteil Entwicklung (% der Ausgaben)"),
     "development_spending": (
         "Development spending (personnel and freelancers)",
