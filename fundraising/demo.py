@@ -26,7 +26,7 @@ from ledger.demo import MONTHS, window
 from payments import types
 from payments.services import events_dispatch
 
-from .models import Kind, Patron, Payment, Tier
+from .models import Kind, Patron, Patronage, Payment, Tier
 from .services import side_effects_suppressed
 
 ORDER = 50  # before the ledger's seeder closes the demo months
@@ -235,10 +235,21 @@ def seed(*, rng: random.Random, today: datetime.date, real_kinds, log: Callable[
         replay.run()
         _listing_choices(rng)
         _link_demo_patron()
+        _started_at_first_payment()
     log(
         f"fundraising demo: {Patron.objects.count()} patrons, {Payment.objects.count()} payments, "
         f"{Tier.objects.count()} tiers"
     )
+
+
+def _started_at_first_payment() -> None:
+    """The replayed patronages were created today; they started with their first payment (monthly reports
+    count patrons by when they started and ended)."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    payments = Payment.objects.filter(patronage=OuterRef("pk"))
+    first_paid = payments.order_by("paid_at").values("paid_at")[:1]
+    Patronage.objects.filter(Exists(payments)).update(started_at=Subquery(first_paid))
 
 
 def _seed_tiers() -> dict[str, Tier]:
