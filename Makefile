@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install migrate seed serve lint format checks pytest worker beat messages clean
+.PHONY: demo test install migrate seed serve lint format checks pytest worker beat messages clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,3 +63,7 @@ messages: install
 
 clean:
 	rm -rf $(VENV) var db.sqlite3
+
+## make bench: the benchmarks of bench/ on a production-like stack (PostgreSQL, Redis, gunicorn, Celery), one table
+bench: install
+	$(BIN)/python bench/run.py
