@@ -222,7 +222,6 @@ class CommentaryEditView(ReportScreenMixin, generic.EditView):
     def get_page_title(self):
         return gettext("Commentary")
 
-
     def save_instance(self):
         data = self.form.cleaned_data
         return services.report_commentary_save(
@@ -315,7 +314,6 @@ class ReportActionView(ReportScreenMixin, WagtailAdminTemplateMixin, FormView):
         response = super().form_invalid(form)
         response.status_code = 400
         return response
-
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -413,7 +411,6 @@ class ReportHistoryView(ReportScreenMixin, WagtailAdminTemplateMixin, TemplateVi
 
     def get_page_title(self):
         return gettext("History")
-
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
