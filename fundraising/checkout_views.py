@@ -26,8 +26,9 @@ def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _start(request, choice: services.CheckoutChoice):
-    """Start the checkout and redirect (303) to it; on failure, a friendly message on the same page."""
+def _start(request, choice: services.CheckoutChoice) -> HttpResponseRedirect | tuple[str, int]:
+    """Start the checkout and redirect (303) to it; on failure, a friendly message for the same page and
+    its status: 429 when the rate limit refused it (fundraising.services.CheckoutRateLimited), else 200."""
     if not request.session.session_key:
         request.session.save()
     success = request.build_absolute_uri(reverse("fundraising:thanks")) + "?session_id={CHECKOUT_SESSION_ID}"
@@ -42,11 +43,13 @@ def _start(request, choice: services.CheckoutChoice):
             success_url=success,
             cancel_url=cancel,
         )
+    except services.CheckoutRateLimited as error:
+        return str(error), 429
     except services.CheckoutRefused as error:
-        return str(error)
+        return str(error), 200
     except PaymentError as error:
         logger.warning("fundraising: checkout could not start: %s", error)
-        return str(error.user_message)
+        return str(error.user_message), 200
     response = HttpResponseRedirect(session.url)
     response.status_code = 303
     return response
@@ -58,7 +61,7 @@ def tier_checkout(request, tier):
     tier = get_object_or_404(Tier.objects.offered(), slug=tier)
     initial_interval = request.GET.get("interval", Interval.MONTH)
     form = TierCheckoutForm(request.POST or None, tier=tier, initial={"interval": initial_interval})
-    error = ""
+    error, status = "", 200
     if request.method == "POST" and form.is_valid():
         interval = form.cleaned_data["interval"]
         choice = services.CheckoutChoice(
@@ -69,10 +72,12 @@ def tier_checkout(request, tier):
             no_perks=form.cleaned_data.get("no_perks", False),
         )
         result = _start(request, choice)
-        if not isinstance(result, str):
+        if not isinstance(result, tuple):
             return result
-        error = result
-    return render(request, "fundraising/checkout/tier.html", {"tier": tier, "form": form, "error": error})
+        error, status = result
+    return render(
+        request, "fundraising/checkout/tier.html", {"tier": tier, "form": form, "error": error}, status=status
+    )
 
 
 @never_cache
@@ -82,7 +87,7 @@ def free_checkout(request):
     if interval not in Interval.values:
         raise Http404
     form = FreeAmountForm(request.POST or None, initial={"interval": interval})
-    error = ""
+    error, status = "", 200
     if request.method == "POST" and form.is_valid():
         choice = services.CheckoutChoice(
             tier=None,
@@ -91,10 +96,10 @@ def free_checkout(request):
             currency=form.cleaned_data["currency"],
         )
         result = _start(request, choice)
-        if not isinstance(result, str):
+        if not isinstance(result, tuple):
             return result
-        error = result
-    return render(request, "fundraising/checkout/free.html", {"form": form, "error": error})
+        error, status = result
+    return render(request, "fundraising/checkout/free.html", {"form": form, "error": error}, status=status)
 
 
 @never_cache

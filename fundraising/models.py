@@ -550,6 +550,10 @@ class ReceiptBatch(models.Model):
     message = models.TextField(_("message"), blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    progress_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    claimed_by = models.CharField(
+        _("claimed by"), max_length=255, blank=True, help_text=_("The task message running it.")
+    )
 
     class Meta:
         verbose_name = _("annual receipt run")

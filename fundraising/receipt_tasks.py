@@ -39,9 +39,10 @@ def receipt_issue_single(payment_id: int) -> None:
     receipts.receipt_issue_single(payment=payment)
 
 
-@shared_task(name="fundraising.tasks.receipt_batch_run")
-def receipt_batch_run(year: int) -> None:
-    receipts.receipt_batch_run(year=year)
+@shared_task(name="fundraising.tasks.receipt_batch_run", bind=True)
+def receipt_batch_run(self, year: int) -> None:
+    # The message's id claims the run: if this worker dies, the same message redelivered takes it over.
+    receipts.receipt_batch_run(year=year, claim=self.request.id or "")
 
 
 @shared_task(name="fundraising.tasks.annual_receipts_if_due")

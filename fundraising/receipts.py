@@ -65,8 +65,9 @@ SECTION_60A_CALENDAR_YEARS = 3
 DEFAULT_PURPOSES = "der Bildung sowie der Wissenschaft und Forschung"
 # Payments that cannot be receipted: refunded in full, lost in a dispute, or still disputed.
 NOT_RECEIPTABLE_STATUSES = (Payment.Status.REFUNDED, Payment.Status.DISPUTE_LOST, Payment.Status.DISPUTED)
-# A run marked as running for longer than this is taken over (its worker died).
-BATCH_STALE_AFTER = datetime.timedelta(hours=6)
+# A run that has made no progress for this long is taken over (its worker died); the message that claimed
+# it takes it over at once when it is redelivered.
+BATCH_STALE_AFTER = datetime.timedelta(minutes=10)
 
 
 class ReceiptRefused(Exception):
@@ -378,19 +379,33 @@ def receipt_issue_annual(*, patron: Patron, year: int) -> DonationReceipt | None
         return receipt
 
 
-def _batch_claim(year: int) -> tuple[ReceiptBatch, bool]:
-    """Mark the year's run as running, unless it is done or another worker runs it right now."""
+def _batch_claim(year: int, claim: str = "") -> tuple[ReceiptBatch, bool]:
+    """Mark the year's run as running, unless it is done or another worker runs it right now.
+
+    A running run is taken over when it has made no progress for BATCH_STALE_AFTER (its worker died), or
+    at once by ``claim``, the id of the task message that claimed it, redelivered after its worker died.
+    """
     batch, _created = ReceiptBatch.objects.get_or_create(year=year)
     now = timezone.now()
-    claimable = Q(status__in=(ReceiptBatch.Status.QUEUED, ReceiptBatch.Status.FAILED)) | Q(
-        status=ReceiptBatch.Status.RUNNING, started_at__lt=now - BATCH_STALE_AFTER
+    claimable = (
+        Q(status__in=(ReceiptBatch.Status.QUEUED, ReceiptBatch.Status.FAILED))
+        | Q(status=ReceiptBatch.Status.RUNNING, progress_at__lt=now - BATCH_STALE_AFTER)
+        | Q(
+            status=ReceiptBatch.Status.RUNNING,
+            progress_at__isnull=True,
+            started_at__lt=now - BATCH_STALE_AFTER,
+        )
     )
+    if claim:
+        claimable |= Q(status=ReceiptBatch.Status.RUNNING, claimed_by=claim)
     claimed = (
         ReceiptBatch.objects.filter(pk=batch.pk)
         .filter(claimable)
         .update(
             status=ReceiptBatch.Status.RUNNING,
             started_at=now,
+            progress_at=now,
+            claimed_by=claim[:255],
             finished_at=None,
             total=0,
             done=0,
@@ -402,14 +417,14 @@ def _batch_claim(year: int) -> tuple[ReceiptBatch, bool]:
     return batch, bool(claimed)
 
 
-def receipt_batch_run(*, year: int) -> ReceiptBatch:
+def receipt_batch_run(*, year: int, claim: str = "") -> ReceiptBatch:
     """The January run: every donor's annual collective receipt for ``year``.
 
     Idempotent per year: a finished run is left as it is, a failed one runs again (donors receipted by
     the first attempt count as done). Counts are saved after every donor so finance can watch. A donor
     without a postal address is skipped and named in the run's message.
     """
-    batch, claimed = _batch_claim(year)
+    batch, claimed = _batch_claim(year, claim)
     if not claimed:
         return batch
     reason = receipt_refusal_reason()
@@ -442,7 +457,8 @@ def receipt_batch_run(*, year: int) -> ReceiptBatch:
                 else:
                     batch.done += 1
             batch.message = "\n".join(notes)
-            batch.save(update_fields=["done", "skipped", "message"])
+            batch.progress_at = timezone.now()
+            batch.save(update_fields=["done", "skipped", "message", "progress_at"])
     except Exception as error:
         notes.append(_("The run stopped: %(error)s. Start it again to continue.") % {"error": error})
         _batch_finish(batch, status=ReceiptBatch.Status.FAILED, message="\n".join(notes))

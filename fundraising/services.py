@@ -90,6 +90,10 @@ class CheckoutRefused(Exception):
     """The checkout cannot start; ``str(error)`` is a message for the person (generic on abuse)."""
 
 
+class CheckoutRateLimited(CheckoutRefused):
+    """Too many checkouts from one address or browser session in the last hour (HTTP 429)."""
+
+
 # --- Checkout -------------------------------------------------------------------------------------
 
 
@@ -149,7 +153,7 @@ def _rate_limit_check(*, ip_hash: str, session_hash: str) -> None:
     if too_many:
         logger.warning("fundraising: checkout rate limit reached for ip %s", ip_hash[:12])
         # Generic on purpose: card testers learn nothing from it.
-        raise CheckoutRefused(_("We could not start the payment. Please try again later."))
+        raise CheckoutRateLimited(_("We could not start the payment. Please try again later."))
 
 
 def checkout_start(

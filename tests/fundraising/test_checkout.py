@@ -154,7 +154,7 @@ def test_sixth_checkout_from_one_ip_in_an_hour_gets_a_generic_refusal(client, ga
     other = client.post("/support/checkout/supporter/", {"interval": "month"}, REMOTE_ADDR="198.51.100.1")
     assert other.status_code == 303  # another visitor is not affected
     response = client.post("/support/checkout/supporter/", {"interval": "month"}, REMOTE_ADDR="203.0.113.9")
-    assert response.status_code == 200
+    assert response.status_code == 429
     assert "We could not start the payment" in response.content.decode()
     assert len(gateway.requests) == 6
 
@@ -166,6 +166,7 @@ def test_session_limit_holds_across_ips(client, gateway, tier, settings):
     for number in range(2):
         client.post("/support/checkout/supporter/", {"interval": "month"}, REMOTE_ADDR=f"203.0.113.{number}")
     response = client.post("/support/checkout/supporter/", {"interval": "month"}, REMOTE_ADDR="203.0.113.50")
+    assert response.status_code == 429
     assert "We could not start the payment" in response.content.decode()
 
 
