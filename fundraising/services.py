@@ -570,7 +570,7 @@ def _payment_create(*, event, patron, patronage, vat_rate, vat, vat_eur, booking
             period_start=event.period_start,
             period_end=event.period_end,
         )
-        lines = [PostingLine(account=ACCOUNT_STRIPE, amount=settlement.net_eur)]
+        lines = [PostingLine(account=ACCOUNT_STRIPE, amount=settlement.net_eur)] if settlement.net_eur else []
         if settlement.fee_eur:
             lines.append(PostingLine(account=ACCOUNT_FEES, amount=settlement.fee_eur))
         lines += _income_lines(

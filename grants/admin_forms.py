@@ -123,7 +123,7 @@ class FunderForm(WagtailAdminModelForm):
 
     def clean_country(self) -> str:
         country = (self.cleaned_data.get("country") or "").strip().upper()
-        if country and (len(country) != 2 or not country.isalpha()):
+        if country and (len(country) != 2 or not (country.isascii() and country.isalpha())):
             raise forms.ValidationError(_("Enter the two-letter ISO code of the country, e.g. NL, DE, BE."))
         return country
 
@@ -230,7 +230,7 @@ class GrantForm(WagtailAdminModelForm):
 
     def clean_currency(self) -> str:
         currency = (self.cleaned_data.get("currency") or "").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
+        if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):  # "ÄÖÜ" is no ISO code
             raise forms.ValidationError(_("Enter a three-letter currency code, e.g. EUR."))
         return currency
 

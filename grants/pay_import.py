@@ -272,6 +272,9 @@ def amount_parse(raw: str) -> Decimal:
         whole, fraction = value, ""
     if len(fraction) > 2:
         raise _AmountRefused("decimals")
+    # Before Decimal(): quantize() fails on more digits than its context holds (30 ones were a 500).
+    if len(whole.lstrip("0")) > len(str(int(LARGEST_AMOUNT))):
+        raise _AmountRefused("large")
     amount = Decimal(f"{whole}.{fraction or '0'}").quantize(Decimal("0.01"))
     if negative and amount:
         raise _AmountRefused("negative")

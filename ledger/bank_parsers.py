@@ -34,6 +34,7 @@ CAMT_NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\
 CAMT_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,5})?$")
 NOT_PROVIDED = {"NOTPROVIDED", "NONREF", "NOTAVAILABLE"}
 CENT = Decimal("0.01")
+MAX_ACCOUNT_LENGTH = 40  # BankStatement.account and BankLine.account
 
 
 class StatementError(Exception):
@@ -87,6 +88,9 @@ def statement_parse(content: bytes) -> list[ParsedStatement]:
         statements = camt053_parse(content)
     else:
         text = _decode(stripped)
+        # No bank writes NUL characters into a statement, and no PostgreSQL text column stores them.
+        if "\x00" in text:
+            raise StatementError(_("The file contains NUL characters, so it is no MT940 statement."))
         if not re.search(r"(?m)^:20:", text):
             raise StatementError(
                 _("This file is neither a CAMT.053 statement (XML) nor an MT940 statement (:20: … :62F:).")
@@ -114,6 +118,11 @@ def _account_normalise(value: str, *, where: str) -> str:
         account = account[: -len(CURRENCY)]  # some banks write the currency after the IBAN in :25:
     if not account:
         raise StatementError(_("%(where)s: the bank account is missing.") % {"where": where})
+    if len(account) > MAX_ACCOUNT_LENGTH:  # an IBAN has at most 34 characters; the books keep 40
+        raise StatementError(
+            _("%(where)s: “%(account)s” is longer than any bank account number.")
+            % {"where": where, "account": account[:60]}
+        )
     if re.match(r"^[A-Z]{2}\d{2}[A-Z0-9]+$", account) and not stdnum_iban.is_valid(account):
         raise StatementError(
             _("%(where)s: the account IBAN %(iban)s is not valid.") % {"where": where, "iban": account}
@@ -178,7 +187,7 @@ def camt053_parse(content: bytes) -> list[ParsedStatement]:
                 "The XML file declares a document type or entities; bank statements never do, so it was refused."
             )
         ) from None
-    except ParseError as error:
+    except (ParseError, LookupError, ValueError) as error:  # an encoding Python lacks or expat cannot read
         raise StatementError(
             _("The XML file is not well-formed (%(error)s).") % {"error": str(error)}
         ) from None

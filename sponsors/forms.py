@@ -3,6 +3,7 @@ messages only. The workflows themselves are ``sponsors.services``."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from decimal import Decimal
@@ -11,6 +12,7 @@ from babel import Locale
 from babel.numbers import format_currency
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
@@ -20,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from .models import EU_COUNTRIES, HOME_COUNTRY, Package, Sponsor, SponsorContact
 
 LOGO_ACCEPT = "image/png,image/jpeg,image/webp,image/svg+xml"
+START_YEARS_AHEAD = 5  # a sponsorship starts at most this many years from today
 
 # Babel knows a few territories that are not ISO 3166-1 countries (regions, pseudo-codes, reserved
 # codes); Kosovo (XK) stays in: it is the code the EU and banks use.
@@ -217,6 +220,7 @@ class SponsorApplicationForm(forms.ModelForm):
         max_length=300,
         required=False,
         assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],  # the logo links here: no ftp://
         help_text=_("Where your logo links to, in packages with a link. Example: https://example.com/"),
         widget=forms.URLInput(attrs={"autocomplete": "url", "placeholder": "https://"}),
     )
@@ -355,6 +359,13 @@ class SponsorApplicationForm(forms.ModelForm):
         if start < timezone.localdate():
             raise ValidationError(
                 gettext("The start date lies in the past. Choose today or a later day."), code="past"
+            )
+        if start > timezone.localdate() + datetime.timedelta(days=365 * START_YEARS_AHEAD):
+            # also keeps every period's end (and the next period's) within the calendar: 9999-06-01 was a 500
+            raise ValidationError(
+                gettext("The start date lies more than %(years)d years ahead. Choose an earlier day.")
+                % {"years": START_YEARS_AHEAD},
+                code="too_far",
             )
         return start
 
