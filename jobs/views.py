@@ -1,15 +1,20 @@
-"""Staff screens for failed jobs: the listing, the inspect page, and the retry and dismiss actions."""
+"""Staff screens for failed jobs: the listing, the inspect page, and the retry and dismiss actions.
+
+Also the benchmark's baseline, ``bench_trivial``: the cheapest answer the stack can give.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import datetime
 
 import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +22,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from django.views.decorators.http import require_safe
 from kombu.exceptions import KombuError
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.views import generic
@@ -145,3 +151,21 @@ class FailedTaskDismissView(FailedTaskActionView):
     def act(self, failed_task):
         failed_task_dismiss(failed_task=failed_task, by=self.request.user)
         messages.success(self.request, _("The job %(task)s was dismissed.") % {"task": failed_task.task_name})
+
+
+def bench_trivial_enabled() -> bool:
+    """``settings.BENCH_TRIVIAL_VIEW``; until the settings read it, the environment variable of that name."""
+    enabled = getattr(settings, "BENCH_TRIVIAL_VIEW", None)
+    if enabled is None:
+        enabled = os.environ.get("BENCH_TRIVIAL_VIEW", "").strip().lower() in {"1", "true", "yes", "on"}
+    return bool(enabled)
+
+
+@require_safe
+def bench_trivial(request):
+    """``make bench``'s baseline: a short text through the whole middleware stack, with no database, no
+    template and no cache. Every throughput in docs/performance.md is also given as a share of this
+    view's, measured on the same stack in the same run. Off (404) unless ``BENCH_TRIVIAL_VIEW`` is on."""
+    if not bench_trivial_enabled():
+        raise Http404
+    return HttpResponse("ok", content_type="text/plain")

@@ -223,6 +223,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+# WeasyPrint keeps about 0.3 MB per rendered PDF that garbage collection does not return (bench/jobs_bench.py
+# measured a worker child at 689 MB after the 10,000-donor receipt run): recycle children now and then.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=200)
 # The longest countdown/eta any task uses. The broker's visibility timeout must exceed it, or Redis
 # hands a delayed message to a second worker while the first still holds it.
 CELERY_LONGEST_COUNTDOWN = 60 * 60 * 6
