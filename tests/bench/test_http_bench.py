@@ -7,6 +7,7 @@ code that turns their output into the figures of docs/performance.md. Nothing he
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import math
 import socket
@@ -165,10 +166,17 @@ def tiny_server():
     listener.close()
 
 
+def run_in_own_loop(coroutine):
+    """asyncio.run in a thread of its own: in the full suite, pytest-playwright keeps an event loop running
+    in the main thread, and asyncio.run refuses to start inside it."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=60)
+
+
 def test_open_loop_sends_every_request_once_and_reports_which_were_acknowledged(tiny_server):
     requests = [Request("POST", "/stripe/webhook/", {}, b"{}", key=f"evt_{n}") for n in range(20)]
 
-    result = asyncio.run(http_bench.open_loop(url=tiny_server, requests=requests, rate=200.0))
+    result = run_in_own_loop(http_bench.open_loop(url=tiny_server, requests=requests, rate=200.0))
 
     assert result["sent"] == 20
     assert result["ok"] == 20
@@ -183,7 +191,7 @@ def test_open_loop_counts_a_refused_connection_as_a_failure():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    result = asyncio.run(
+    result = run_in_own_loop(
         http_bench.open_loop(url=f"http://127.0.0.1:{port}", requests=[Request("GET", "/")] * 3, rate=100.0)
     )
 
