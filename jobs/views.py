@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime
 
 import django_filters
@@ -153,19 +152,11 @@ class FailedTaskDismissView(FailedTaskActionView):
         messages.success(self.request, _("The job %(task)s was dismissed.") % {"task": failed_task.task_name})
 
 
-def bench_trivial_enabled() -> bool:
-    """``settings.BENCH_TRIVIAL_VIEW``; until the settings read it, the environment variable of that name."""
-    enabled = getattr(settings, "BENCH_TRIVIAL_VIEW", None)
-    if enabled is None:
-        enabled = os.environ.get("BENCH_TRIVIAL_VIEW", "").strip().lower() in {"1", "true", "yes", "on"}
-    return bool(enabled)
-
-
 @require_safe
 def bench_trivial(request):
     """``make bench``'s baseline: a short text through the whole middleware stack, with no database, no
     template and no cache. Every throughput in docs/performance.md is also given as a share of this
     view's, measured on the same stack in the same run. Off (404) unless ``BENCH_TRIVIAL_VIEW`` is on."""
-    if not bench_trivial_enabled():
+    if not settings.BENCH_TRIVIAL_VIEW:
         raise Http404
     return HttpResponse("ok", content_type="text/plain")

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import get_language, gettext
 
+from cms.page_cache import public_page
 from fundraising.public import active_language
 
 from . import cache
@@ -128,6 +129,7 @@ def _settings_digest(request) -> str:
     return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16]
 
 
+@public_page
 def year_report(request, year):
     """``/reports/YYYY/``: the year's annual report over the months the visitor may see; 404 without any."""
     year_number, reports = visible_year(request.user, year=year)

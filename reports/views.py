@@ -28,6 +28,8 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, pgettext
 
+from cms.page_cache import public_page
+
 from . import cache
 from .access import can_see_drafts, visible_report, visible_reports
 from .charts import (
@@ -377,6 +379,7 @@ def _month_body_context(report: MonthlyReport, neighbours) -> dict:
     }
 
 
+@public_page
 def month_report(request, year, month):
     """``/reports/YYYY/MM/``: one month's report; 404 for a month without a report the visitor may see."""
     report = visible_report(request.user, year=year, month=month)
@@ -437,6 +440,7 @@ def _archive_context(reports: list[MonthlyReport]) -> dict:
     return {"years": entries}
 
 
+@public_page
 def archive(request):
     """``/reports/``: every year with a report, newest first, with its small chart, totals and months."""
     drafts = can_see_drafts(request.user)

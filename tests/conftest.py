@@ -65,6 +65,17 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_page_cache():
+    """Every test starts without kept public pages: the database is rolled back between tests, but a cache
+    (and this process's copies in cms/page_cache.py) would otherwise remember the last test's pages."""
+    from cms import page_cache
+
+    page_cache.reset_process_state()
+    page_cache.bump()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _english_after_each_test():
     """A request under /de/ leaves German active in this thread; the next test starts in English again."""
     yield
