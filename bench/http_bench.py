@@ -447,6 +447,21 @@ def page_check(base_url: str, path: str) -> tuple[int, int, float]:
         return 0, 0, time.perf_counter() - started
 
 
+def page_cache_hit(base_url: str, path: str) -> bool:
+    """Whether the stack answers ``path`` from the whole-page cache (cms/page_cache.py sets ``X-Page-Cache``)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base_url + path, timeout=60) as response:
+            response.read()
+            return response.headers.get("X-Page-Cache") == "hit"
+    except OSError:
+        return False
+
+
+RENDERED_QUERY = "?bench=rendered"  # any query string bypasses the page cache, as a session cookie does
+
+
 def settle(base_url: str, *, log, timeout: float = 120.0) -> float:
     """Wait until the server has worked off what an earlier run left in its accept queue.
 
@@ -531,11 +546,14 @@ def run(stack, *, durations: Durations, log: Callable[[str], None] = print) -> t
                 row(f"{name} ({path})", None, "", target="answers 200", met=False, note=f"HTTP {status}")
             )
             continue
+        cached = page_cache_hit(base, path)
         maximum = measure_maximum(base, path, durations, log=log)
         fixed = measure_fixed_rate(base, path, rate, durations, log=log)
-        page = {"path": path, "bytes": size, "maximum": maximum, "fixed_rate": fixed}
+        page = {"path": path, "bytes": size, "maximum": maximum, "fixed_rate": fixed, "page_cache": cached}
         details["pages"][name] = page
         share = maximum["requests_per_second"] / trivial_rps if trivial_rps else None
+        notes = [f"{maximum['errors']} errors"] if maximum["errors"] else []
+        notes.append("served from the page cache" if cached else "rendered: the page cache did not keep it")
         rows.append(
             row(
                 f"{name} ({path}, {size / 1024:.0f} kB): max req/s",
@@ -544,7 +562,20 @@ def run(stack, *, durations: Durations, log: Callable[[str], None] = print) -> t
                 ratio=share,
                 target=f">= {PAGE_MAX_SHARE} x trivial",
                 met=share is not None and share >= PAGE_MAX_SHARE and maximum["errors"] == 0,
-                note=f"{maximum['errors']} errors" if maximum["errors"] else "",
+                note="; ".join(notes),
+            )
+        )
+        # What a logged-in visitor (or a changed page's first visitor) costs: rendered every time.
+        rendered = measure_maximum(base, path + RENDERED_QUERY, durations, log=log)
+        page["rendered_maximum"] = rendered
+        rows.append(
+            row(
+                f"{name}: max req/s when rendered (no page cache)",
+                round(rendered["requests_per_second"]),
+                "req/s",
+                ratio=rendered["requests_per_second"] / trivial_rps if trivial_rps else None,
+                target="reference",
+                met=None,
             )
         )
         rows.append(latency_row(f"{name}: p50 / p99 at {rate:.0f} req/s", fixed))

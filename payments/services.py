@@ -1,7 +1,9 @@
 """Workflows of the payment edge: receive a webhook, process stored events, sweep and reconcile.
 
-A webhook is verified, stored (unique on Stripe's event id) and answered at once; a task processes it
-after commit. Processing turns the raw event into dataclasses (``normalise``, with Stripe look-ups made
+A webhook is verified, stored (unique on Stripe's event id) and answered at once; after commit it asks for
+a *drain* (``events_drain_request``), one task that processes every stored, untried event oldest first.
+Asking costs one Redis round trip while a drain is already on its way, instead of a Celery message per
+event, so a burst of events is taken in as fast as the database stores them (docs/performance.md). Processing turns the raw event into dataclasses (``normalise``, with Stripe look-ups made
 outside any database transaction) and hands each to the handlers the domain apps subscribed, inside one
 transaction that also marks the event processed. Handlers are keyed on Stripe's object ids, so a
 replay, a duplicate or a reconcile run books nothing twice.
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -86,32 +90,105 @@ def webhook_receive(*, payload: bytes, signature_header: str) -> tuple[WebhookEv
 
 
 def event_store(*, raw: dict, source: str) -> tuple[WebhookEvent, bool]:
-    """Store a raw event unless its id is known; queue its processing after commit if it is new."""
-    from .tasks import process_event
-
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = WebhookEvent.objects.create(
-                    stripe_id=raw["id"],
-                    type=raw["type"],
-                    livemode=bool(raw.get("livemode")),
-                    created=timestamp(raw["created"]),
-                    payload=raw,
-                    source=source,
-                )
-        except IntegrityError:
-            return WebhookEvent.objects.get(stripe_id=raw["id"]), False
-        transaction.on_commit(lambda: _enqueue(process_event, event.pk))
+    """Store a raw event unless its id is known; ask for a drain after commit if it is new."""
+    try:
+        # Outside a transaction this is BEGIN, INSERT, COMMIT; inside one (reconcile, tests) a savepoint, so
+        # a duplicate id leaves the caller's transaction usable.
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                stripe_id=raw["id"],
+                type=raw["type"],
+                livemode=bool(raw.get("livemode")),
+                created=timestamp(raw["created"]),
+                payload=raw,
+                source=source,
+            )
+    except IntegrityError:
+        return WebhookEvent.objects.get(stripe_id=raw["id"]), False
+    transaction.on_commit(events_drain_request)
     return event, True
 
 
-def _enqueue(task, event_id: int) -> None:
-    """Send the processing task; if the broker is down the event stays stored and the sweep takes it."""
+# --- The drain: one task processes what is stored -------------------------------------------------------
+#
+# Two keys in the shared cache (Redis):
+# - REQUESTED: set by whoever stored an event and queued a drain; a drain deletes it *before* it reads the
+#   stored events, so an event committed after that read finds it gone and queues a drain of its own;
+# - LOCK: the running drain's task id; one drain at a time, the same message redelivered after its worker
+#   died takes over at once, anyone else after the lock expires.
+# A drain that finds the lock taken simply ends: the running one checks REQUESTED after it lets go of the
+# lock and goes round again if anyone asked meanwhile. If Redis is unavailable nothing is queued and the
+# periodic sweep (``events_sweep``) processes the events; no event is lost either way, only delayed.
+
+DRAIN_REQUESTED_KEY = "payments:drain:requested"
+DRAIN_LOCK_KEY = "payments:drain:lock"
+DRAIN_REQUEST_SECONDS = 60  # a drain queued but not started within this time is queued again
+DRAIN_LOCK_SECONDS = 5 * 60
+DRAIN_RUN_SECONDS = 60  # then a fresh task continues, well within the task time limit
+DRAIN_BATCH = 100
+
+
+def events_drain_request() -> None:
+    """Make sure a drain will see every event stored so far: queue one unless one is already on its way."""
+    from .tasks import drain_events
+
     try:
-        task.delay(event_id)
+        if cache.add(DRAIN_REQUESTED_KEY, "1", DRAIN_REQUEST_SECONDS):
+            try:
+                drain_events.delay()
+            except Exception:
+                cache.delete(DRAIN_REQUESTED_KEY)  # let the next event try again
+                raise
     except Exception:
-        logger.exception("payments: could not queue event %s; the periodic sweep will process it", event_id)
+        logger.exception("payments: could not queue the drain; the periodic sweep will process the events")
+
+
+def _drain_lock(claim: str) -> bool:
+    return cache.add(DRAIN_LOCK_KEY, claim, DRAIN_LOCK_SECONDS) or cache.get(DRAIN_LOCK_KEY) == claim
+
+
+def _drain_unlock(claim: str) -> None:
+    if cache.get(DRAIN_LOCK_KEY) == claim:
+        cache.delete(DRAIN_LOCK_KEY)
+
+
+def events_drain(*, claim: str, run_seconds: float = DRAIN_RUN_SECONDS) -> int:
+    """Process every stored event not tried yet, oldest first; returns how many this call processed.
+
+    An event whose processing fails is recorded on it (attempts, error) and left to the sweep, which retries
+    it with the others that failed. Safe beside the sweep and a redelivered drain: ``event_process`` locks
+    and re-checks each event."""
+    deadline = time.monotonic() + run_seconds
+    done = 0
+    tried: set[int] = set()
+    while _drain_lock(claim):
+        try:
+            cache.delete(DRAIN_REQUESTED_KEY)
+            while time.monotonic() < deadline:
+                batch = [
+                    pk
+                    for pk in WebhookEvent.objects.unprocessed()
+                    .filter(attempts=0)
+                    .order_by("received_at", "pk")
+                    .values_list("pk", flat=True)[:DRAIN_BATCH]
+                    if pk not in tried
+                ]
+                if not batch:
+                    break
+                for event_id in batch:
+                    tried.add(event_id)
+                    try:
+                        done += event_process(event_id=event_id)
+                    except Exception:  # noqa: S112 (logged and recorded on the event; the sweep retries it)
+                        continue
+        finally:
+            _drain_unlock(claim)
+        if time.monotonic() >= deadline:
+            events_drain_request()  # out of time with events perhaps left: a fresh task goes on
+            break
+        if cache.get(DRAIN_REQUESTED_KEY) is None:
+            break
+    return done
 
 
 def event_process(*, event_id: int, gateway=None) -> bool:

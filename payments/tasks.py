@@ -7,7 +7,14 @@ from . import services
 
 @shared_task
 def process_event(event_id: int) -> bool:
+    """One event (kept for messages queued before the drain existed, and for re-processing by hand)."""
     return services.event_process(event_id=event_id)
+
+
+@shared_task(bind=True)
+def drain_events(self) -> int:
+    """Every stored event not tried yet, oldest first (``services.events_drain``)."""
+    return services.events_drain(claim=self.request.id or "direct")
 
 
 @shared_task

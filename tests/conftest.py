@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import cache
 
 # The real Celery worker (PostgreSQL + Redis runs) for any test that asks for `celery_worker`.
 pytest_plugins = ["tests.jobs.celery_worker"]
@@ -65,13 +66,16 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_page_cache():
-    """Every test starts without kept public pages: the database is rolled back between tests, but a cache
-    (and this process's copies in cms/page_cache.py) would otherwise remember the last test's pages."""
+def _fresh_shared_state():
+    """Every test starts without kept public pages and without a webhook drain said to be on its way: the
+    database is rolled back between tests, but the cache (and this process's copies in cms/page_cache.py)
+    would otherwise remember the last test's."""
     from cms import page_cache
+    from payments import services
 
     page_cache.reset_process_state()
     page_cache.bump()
+    cache.delete_many([services.DRAIN_REQUESTED_KEY, services.DRAIN_LOCK_KEY])
     yield
 
 

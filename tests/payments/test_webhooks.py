@@ -416,15 +416,15 @@ def test_events_arriving_while_redis_is_down_are_processed_once_it_is_back(clien
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    working_delay = tasks.process_event.delay
-    monkeypatch.setattr(tasks.process_event, "delay", broker_down)
+    working_delay = tasks.drain_events.delay
+    monkeypatch.setattr(tasks.drain_events, "delay", broker_down)
     inv, settlement = _paid_invoice(fake_stripe, amount="10.00", fee="0.40")
     response = s.post_event(client, s.event("invoice.paid", inv))
     assert response.status_code == 200  # stored and answered: Stripe does not need to resend
     assert WebhookEvent.objects.unprocessed().count() == 1
     assert Transaction.objects.count() == 0
     monkeypatch.setattr(
-        tasks.process_event, "delay", working_delay
+        tasks.drain_events, "delay", working_delay
     )  # Redis is back; the sweep finds the event
     assert events_sweep(older_than=datetime.timedelta(0)) == 1
     assert events_sweep(older_than=datetime.timedelta(0)) == 0
@@ -435,7 +435,7 @@ def test_events_arriving_while_redis_is_down_are_processed_once_it_is_back(clien
 def test_processing_twice_posts_once(fake_stripe, client, monkeypatch):
     from payments import tasks
 
-    monkeypatch.setattr(tasks.process_event, "delay", lambda *a, **k: None)  # the task was lost
+    monkeypatch.setattr(tasks.drain_events, "delay", lambda *a, **k: None)  # the task was lost
     inv, _ = _paid_invoice(fake_stripe)
     s.post_event(client, s.event("invoice.paid", inv))
     event = WebhookEvent.objects.get()

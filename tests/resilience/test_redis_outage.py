@@ -5,7 +5,7 @@ real Celery worker. Five senders post 500 signed events, every fifth an ``invoic
 payments to book), the others ``customer.updated`` (stored and processed, nothing to book); after 150 answers Redis is
 stopped (everything queued in it is lost: no persistence), after 100 more it is started again and the
 rest follow. The webhook answers 2xx throughout, because the event is stored before its processing is
-queued (``payments.services._enqueue`` logs a broker error and leaves the event to the sweep).
+queued (``payments.services.events_drain_request`` logs a broker error and leaves the event to the sweep).
 
 The worker is never restarted by hand: it reconnects by itself, which the test sees as events stored
 after the restart being processed by it. Events whose task was lost (queued before the stop, or never
