@@ -1,7 +1,8 @@
 """What the header and footer link to, in the visitor's language.
 
-Each function reads the page tree with one query and remembers its answer on the request, so the
-header and footer together cost a handful of queries whatever the number of pages. Nothing here
+Each function reads the page tree with one query and remembers its answer on the request and, while the
+page tree is unchanged, for the whole process (see ``_memo``), so the header and footer together cost a
+handful of queries once per change, whatever the number of pages. Nothing here
 depends on who is logged in, so a page's HTML can be cached as a whole later.
 """
 
@@ -33,12 +34,41 @@ class LanguageLink:
     is_translation: bool  # False when the link falls back to that language's home page
 
 
-def _memo(request: HttpRequest | None, key: str, compute):
+# Answers shared by every request of this process while the page tree is unchanged: keyed by the page
+# cache's version (cms/page_cache.py bumps it on every publish, move, deletion and saved navigation or
+# site setting), so a change is seen by the next request. Read-only values; bounded by clearing.
+_shared: dict[tuple, object] = {}
+_SHARED_MAX = 2_000
+
+
+def _shared_key(request: HttpRequest, key: str) -> tuple | None:
+    from . import page_cache
+
+    try:
+        version = request.__dict__.get("_cms_navigation_version")
+        if version is None:
+            version = request.__dict__["_cms_navigation_version"] = page_cache.version()
+        return (version, request.get_host(), key)
+    except Exception:  # noqa: BLE001 - no shared cache (Redis down) or a bad host: compute per request
+        return None
+
+
+def _memo(request: HttpRequest | None, key: str, compute, *, shared: bool = True):
+    """``compute()``'s answer, once per request; with ``shared``, once per process until the tree changes
+    (only for answers that depend on nothing but the site, the language and the key)."""
     if request is None:
         return compute()
     cache = request.__dict__.setdefault("_cms_navigation", {})
     if key not in cache:
-        cache[key] = compute()
+        shared_key = _shared_key(request, key) if shared else None
+        if shared_key is not None and shared_key in _shared:
+            cache[key] = _shared[shared_key]
+        else:
+            cache[key] = compute()
+            if shared_key is not None:
+                if len(_shared) >= _SHARED_MAX:
+                    _shared.clear()
+                _shared[shared_key] = cache[key]
     return cache[key]
 
 
@@ -218,4 +248,5 @@ def language_links(request: HttpRequest | None, page: Page | None = None) -> lis
             )
         return links
 
-    return _memo(request, f"languages:{page_key}:{current}", compute)
+    # Outside pages the links translate the request's own path: never shared between requests.
+    return _memo(request, f"languages:{page_key}:{current}", compute, shared=page_key is not None)

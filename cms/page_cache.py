@@ -198,9 +198,12 @@ _MAX_PATHS = 10_000
 
 
 def reset_process_state() -> None:
-    """Forget this process's copies and paths (tests)."""
+    """Forget this process's copies, paths and navigation (tests)."""
+    from . import navigation
+
     _local.clear()
     _paths.clear()
+    navigation._shared.clear()
 
 
 def _entry(response: HttpResponse) -> tuple:
