@@ -35,6 +35,7 @@ import io
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -42,7 +43,7 @@ from babel import Locale
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -68,6 +69,12 @@ NOT_RECEIPTABLE_STATUSES = (Payment.Status.REFUNDED, Payment.Status.DISPUTE_LOST
 # A run that has made no progress for this long is taken over (its worker died); the message that claimed
 # it takes it over at once when it is redelivered.
 BATCH_STALE_AFTER = datetime.timedelta(minutes=10)
+# The run saves its counts whenever the percent finance sees moves on, at least every PROGRESS_EVERY donors
+# and every PROGRESS_SECONDS (far more often than BATCH_STALE_AFTER needs), and exactly when it ends.
+PROGRESS_EVERY = 25
+PROGRESS_SECONDS = 1.0
+# Donors read and checked together: one query for the patrons, one for which of them still need a receipt.
+DONOR_CHUNK = 500
 
 
 class ReceiptRefused(Exception):
@@ -107,8 +114,11 @@ def amount_in_digits(amount: Decimal) -> str:
 
 
 def receipt_amount(payment: Payment) -> Decimal:
-    """What the donor gave in EUR: the amount from Stripe's balance transaction less any partial refunds."""
-    refunded = payment.refunds.aggregate(total=Sum("amount_eur"))["total"] or Decimal("0")
+    """What the donor gave in EUR: the amount from Stripe's balance transaction less any partial refunds.
+
+    Prefetch ``refunds`` (``prefetch_related("refunds")``) when summing many payments: one query for all.
+    """
+    refunded = sum((refund.amount_eur for refund in payment.refunds.all()), Decimal("0"))
     return (payment.amount_eur - refunded).quantize(CENT)
 
 
@@ -349,10 +359,14 @@ def recurring_donations(*, year: int):
     )
 
 
-def receipt_issue_annual(*, patron: Patron, year: int) -> DonationReceipt | None:
+def receipt_issue_annual(
+    *, patron: Patron, year: int, tax_status: TaxStatus | None = None
+) -> DonationReceipt | None:
     """The annual collective receipt for the patron's recurring donations of ``year`` not yet receipted.
 
     ``None`` when there is nothing left to receipt. The e-mail saying it is ready goes out after commit.
+    ``tax_status``: the current one, when the caller has just checked it (the January run checks it once
+    for many donors); otherwise it is checked here.
     """
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)  # one issue per patron at a time
@@ -360,12 +374,14 @@ def receipt_issue_annual(*, patron: Patron, year: int) -> DonationReceipt | None
             recurring_donations(year=year)
             .filter(patron=patron, receipt__isnull=True)
             .select_for_update(of=("self",))
+            .prefetch_related("refunds")  # read under the payments' lock, like the payments themselves
             .order_by("paid_at", "pk")
         )
         if not payments:
             return None
         _check_donor(patron)
-        receipt_tax_status()
+        if tax_status is None:
+            receipt_tax_status()
         receipt = _receipt_create(
             patron=patron,
             kind=DonationReceipt.Kind.ANNUAL,
@@ -421,8 +437,10 @@ def receipt_batch_run(*, year: int, claim: str = "") -> ReceiptBatch:
     """The January run: every donor's annual collective receipt for ``year``.
 
     Idempotent per year: a finished run is left as it is, a failed one runs again (donors receipted by
-    the first attempt count as done). Counts are saved after every donor so finance can watch. A donor
-    without a postal address is skipped and named in the run's message.
+    the first attempt count as done). Counts are saved as the run goes on so finance can watch (see
+    ``PROGRESS_EVERY``) and exactly at its end. A donor without a postal address is skipped and named in
+    the run's message. What every donor needs alike (the tax status, which donors still need a receipt)
+    is read once for a chunk of donors, not per donor.
     """
     batch, claimed = _batch_claim(year, claim)
     if not claimed:
@@ -438,27 +456,35 @@ def receipt_batch_run(*, year: int, claim: str = "") -> ReceiptBatch:
     )
     batch.total = len(donor_ids)
     batch.save(update_fields=["total"])
+    progress = _Progress(batch)
     notes: list[str] = []
     try:
-        for patron in _patrons_in_order(donor_ids):
-            if not recurring_donations(year=year).filter(patron=patron, receipt__isnull=True).exists():
-                batch.done += 1  # receipted by an earlier attempt
-            elif not patron.has_postal_address:
-                batch.skipped += 1
-                notes.append(_("Skipped %(patron)s: no name and postal address.") % {"patron": patron})
-            else:
-                try:
-                    receipt_issue_annual(patron=patron, year=year)
-                except ReceiptRefused as refusal:
+        for start in range(0, len(donor_ids), DONOR_CHUNK):
+            chunk = donor_ids[start : start + DONOR_CHUNK]
+            try:  # checked again for every chunk: a run may pass midnight, the day a notice runs out
+                tax_status = receipt_tax_status()
+            except ReceiptRefused as refusal:
+                notes.append(refusal.message)
+                _batch_finish(batch, status=ReceiptBatch.Status.FAILED, message="\n".join(notes))
+                return batch
+            for patron, open_payments in _donors_to_receipt(chunk, year=year):
+                if not open_payments:
+                    batch.done += 1  # receipted by an earlier attempt
+                elif not patron.has_postal_address:
                     batch.skipped += 1
-                    notes.append(
-                        _("Skipped %(patron)s: %(reason)s") % {"patron": patron, "reason": refusal.message}
-                    )
+                    notes.append(_("Skipped %(patron)s: no name and postal address.") % {"patron": patron})
                 else:
-                    batch.done += 1
-            batch.message = "\n".join(notes)
-            batch.progress_at = timezone.now()
-            batch.save(update_fields=["done", "skipped", "message", "progress_at"])
+                    try:
+                        receipt_issue_annual(patron=patron, year=year, tax_status=tax_status)
+                    except ReceiptRefused as refusal:
+                        batch.skipped += 1
+                        notes.append(
+                            _("Skipped %(patron)s: %(reason)s")
+                            % {"patron": patron, "reason": refusal.message}
+                        )
+                    else:
+                        batch.done += 1  # or receipted meanwhile by another issue: nothing left to receipt
+                progress.donor_handled(notes)
     except Exception as error:
         notes.append(_("The run stopped: %(error)s. Start it again to continue.") % {"error": error})
         _batch_finish(batch, status=ReceiptBatch.Status.FAILED, message="\n".join(notes))
@@ -467,9 +493,43 @@ def receipt_batch_run(*, year: int, claim: str = "") -> ReceiptBatch:
     return batch
 
 
-def _patrons_in_order(ids: list[int], chunk: int = 500):
-    for start in range(0, len(ids), chunk):
-        yield from Patron.objects.filter(pk__in=ids[start : start + chunk]).order_by("pk")
+def _donors_to_receipt(ids: list[int], *, year: int):
+    """The patrons ``ids`` in order, each with whether they have donations of ``year`` left to receipt.
+
+    Two queries for all of them. Which payments go into a receipt is read again, under lock, as it is
+    issued (``receipt_issue_annual``): what is read here only spares the donors receipted before.
+    """
+    open_donors = set(
+        recurring_donations(year=year)
+        .filter(patron_id__in=ids, receipt__isnull=True)
+        .order_by()
+        .values_list("patron_id", flat=True)
+        .distinct()
+    )
+    for patron in Patron.objects.filter(pk__in=ids).order_by("pk"):
+        yield patron, patron.pk in open_donors
+
+
+class _Progress:
+    """Saves a run's counts when the percent finance sees moves on, at least every ``PROGRESS_EVERY``
+    donors and every ``PROGRESS_SECONDS``, so ``progress_at`` stays fresh for ``_batch_claim``."""
+
+    def __init__(self, batch: ReceiptBatch):
+        self.batch = batch
+        self.every = max(1, min(PROGRESS_EVERY, batch.total // 100))
+        self.unsaved = 0
+        self.saved_at = time.monotonic()
+
+    def donor_handled(self, notes: list[str]) -> None:
+        self.unsaved += 1
+        if self.unsaved < self.every and time.monotonic() - self.saved_at < PROGRESS_SECONDS:
+            return
+        batch = self.batch
+        batch.message = "\n".join(notes)
+        batch.progress_at = timezone.now()
+        batch.save(update_fields=["done", "skipped", "message", "progress_at"])
+        self.unsaved = 0
+        self.saved_at = time.monotonic()
 
 
 def _batch_finish(batch: ReceiptBatch, *, status: str, message: str) -> None:
@@ -487,7 +547,7 @@ def simplified_receipt_available(receipt: DonationReceipt) -> bool:
 
 def _annex_rows(receipt: DonationReceipt) -> list[dict]:
     rows = []
-    for payment in receipt.payments.order_by("paid_at", "pk"):
+    for payment in receipt.payments.prefetch_related("refunds").order_by("paid_at", "pk"):
         amount = receipt_amount(payment)
         rows.append(
             {

@@ -572,6 +572,37 @@ def test_january_run_fails_with_the_reason_when_the_exemption_is_too_old(organis
     assert (batch.status, batch.done) == (ReceiptBatch.Status.DONE, 1)
 
 
+@pytest.mark.django_db
+def test_january_run_costs_a_few_queries_a_donor_however_many_payments_they_made(organisation):
+    """What all donors need alike is read once for many of them; each donor's refunds are read at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def run_for(donors: int, year: int) -> int:
+        for number in range(donors):
+            patronage = monthly_donor(name=f"Donor {year} {number}")
+            for month in range(1, 13):
+                payment = monthly_payment(patronage, datetime.date(year, month, 3), "10.00")
+            Refund.objects.create(
+                stripe_refund_id=f"re_{year}_{number}", payment=payment, amount=Decimal("4.00"),
+                amount_eur=Decimal("4.00"), created=timezone.now(),
+            )  # fmt: skip
+        with CaptureQueriesContext(connection) as queries:
+            batch = receipt_batch_run(year=year)
+        assert (batch.status, batch.done, batch.skipped) == (ReceiptBatch.Status.DONE, donors, 0)
+        totals = DonationReceipt.objects.filter(period_end__year=year).values_list("total", flat=True)
+        assert list(totals) == [Decimal("116.00")] * donors  # 12 x 10 EUR less the refunded 4 EUR
+        return len(queries)
+
+    few = run_for(5, TODAY.year - 2)
+    many = run_for(20, TODAY.year - 1)
+
+    # A donor's receipt: lock the patron, read the payments and their refunds, draw the number (3), store
+    # the receipt and point the payments to it, save the progress (every donor in a run this small), and
+    # the savepoint around it (2, as the test runs in a transaction).
+    assert (many - few) / 15 <= 11
+
+
 # --- Downloads ---------------------------------------------------------------------------------
 @pytest.fixture
 def owned_receipt(organisation, make_user):
