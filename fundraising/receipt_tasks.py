@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.core.cache import cache
 from django.utils import timezone
 
 from . import receipts
@@ -19,15 +20,42 @@ logger = logging.getLogger(__name__)
 # The January run waits a few days for late December payments (webhooks, the daily reconciliation).
 ANNUAL_RUN_FIRST_DAY = 5
 
-__all__ = ["annual_receipts_if_due", "receipt_batch_run", "receipt_issue_single", "receipt_pdf_render"]
+__all__ = [
+    "annual_receipts_if_due",
+    "receipt_batch_run",
+    "receipt_issue_single",
+    "receipt_pdf_render",
+]
+
+EMAIL_CLAIM_SECONDS = 90 * 24 * 60 * 60  # far longer than a message can wait in the queue
 
 
 @shared_task(name="fundraising.tasks.receipt_pdf_render")
 def receipt_pdf_render(receipt_id: int) -> None:
-    """Render and keep the receipt's PDF (nothing happens if it is already stored)."""
-    receipt = DonationReceipt.objects.filter(pk=receipt_id, purged_at__isnull=True).first()
-    if receipt is not None:
-        receipts.receipt_pdf_store(receipt=receipt)
+    """Render and keep the receipt's PDF (nothing happens if it is already stored); for an annual receipt,
+    then tell the donor it is ready (a one-time gift's receipt is in its thank-you e-mail)."""
+    receipt = (
+        DonationReceipt.objects.select_related("patron").filter(pk=receipt_id, purged_at__isnull=True).first()
+    )
+    if receipt is None:
+        return
+    receipts.receipt_pdf_store(receipt=receipt)
+    if receipt.kind == DonationReceipt.Kind.ANNUAL:
+        annual_receipt_email_once(receipt)
+
+
+def annual_receipt_email_once(receipt: DonationReceipt) -> None:
+    """Tell the donor their annual receipt is ready: at most once, even if the task runs twice."""
+    from . import emails
+
+    claim = f"fundraising:annual-receipt-email:{receipt.number}:{receipt.issued_at.timestamp()}"
+    if not cache.add(claim, "sent", EMAIL_CLAIM_SECONDS):
+        return
+    try:
+        emails.send_annual_receipt_ready(receipt=receipt)
+    except Exception:
+        cache.delete(claim)  # not sent: the task's retry may send it
+        raise
 
 
 @shared_task(name="fundraising.tasks.receipt_issue_single")

@@ -389,9 +389,9 @@ def receipt_issue_annual(
             total=sum((receipt_amount(payment) for payment in payments), Decimal("0.00")),
             payment_ids=[payment.pk for payment in payments],
         )
-        from . import emails
-
-        transaction.on_commit(lambda: emails.send_annual_receipt_ready(receipt=receipt))
+        # The e-mail saying it is ready goes out from the task that stores its PDF (receipt_tasks), once the
+        # PDF exists, and not here: the January run issues thousands of receipts and an e-mail costs more
+        # than the receipt itself.
         return receipt
 
 

@@ -411,11 +411,18 @@ def document_number_next(*, series: str, year: int) -> str:
     stores the document: the row lock serialises concurrent callers and a rollback returns the number."""
     if not db_transaction.get_connection().in_atomic_block:
         raise RuntimeError("document_number_next must run inside the transaction that stores the document.")
-    DocumentSequence.objects.get_or_create(series=series, year=year)
-    sequence = DocumentSequence.objects.select_for_update().get(series=series, year=year)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return f"{series}-{year}-{sequence.last_number:05d}"
+    # One statement in the usual case: the UPDATE takes the row lock and returns the new number (PostgreSQL
+    # and SQLite 3.35+ both know RETURNING). The first number of a series and year creates its row.
+    table = DocumentSequence._meta.db_table
+    statement = f"UPDATE {table} SET last_number = last_number + 1 WHERE series = %s AND year = %s RETURNING last_number"  # noqa: S608 - the table name is our own
+    with db_transaction.get_connection().cursor() as cursor:
+        cursor.execute(statement, [series, year])
+        found = cursor.fetchone()
+        if found is None:
+            DocumentSequence.objects.get_or_create(series=series, year=year)
+            cursor.execute(statement, [series, year])
+            found = cursor.fetchone()
+    return f"{series}-{year}-{found[0]:05d}"
 
 
 def first_open_day(day: datetime.date) -> datetime.date:

@@ -505,6 +505,49 @@ def test_annual_receipt_announces_itself_by_email_after_commit(
     assert sent == [receipt.number]
 
 
+@pytest.mark.django_db
+def test_the_ready_email_goes_out_once_even_when_its_message_is_delivered_twice(
+    organisation, mailoutbox, django_capture_on_commit_callbacks
+):
+    from fundraising.receipt_tasks import receipt_pdf_render
+
+    patronage = monthly_donor()
+    monthly_payment(patronage, datetime.date(TODAY.year - 1, 4, 1), "10.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt = receipt_issue_annual(patron=patronage.patron, year=TODAY.year - 1)  # PDF, then e-mail
+    assert len(mailoutbox) == 1
+    receipt.refresh_from_db()
+    assert receipt.pdf
+
+    receipt_pdf_render(receipt.pk)  # the same message again (a worker died before acknowledging)
+
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_ready_email_that_failed_is_sent_by_the_retry(
+    organisation, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from fundraising.receipt_tasks import receipt_pdf_render
+
+    real_send = emails.send_annual_receipt_ready
+
+    def mail_server_down(*, receipt):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(emails, "send_annual_receipt_ready", mail_server_down)
+    patronage = monthly_donor()
+    monthly_payment(patronage, datetime.date(TODAY.year - 1, 4, 1), "10.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt = receipt_issue_annual(patron=patronage.patron, year=TODAY.year - 1)  # the task fails
+    assert mailoutbox == []
+
+    monkeypatch.setattr(emails, "send_annual_receipt_ready", real_send)
+    receipt_pdf_render(receipt.pk)  # the retry: the PDF is kept, the e-mail goes out
+
+    assert len(mailoutbox) == 1
+
+
 # --- The January run ---------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_january_run_issues_every_donors_receipt_and_counts_as_it_goes(organisation):
