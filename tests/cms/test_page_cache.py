@@ -183,3 +183,15 @@ def test_without_the_shared_cache_pages_are_rendered(client, about, monkeypatch)
     response = client.get("/about-us/")
     assert response.status_code == 200
     assert HIT not in response
+
+
+def test_the_operators_command_makes_every_kept_page_stale(client, about):
+    from django.core.management import call_command
+
+    get_twice(client, "/about-us/")
+    about.title = "Changed behind the signals' back"
+    type(about).objects.filter(pk=about.pk).update(title=about.title)
+
+    assert "behind the signals" not in client.get("/about-us/").content.decode()  # still the kept copy
+    call_command("page_cache_clear")
+    assert "behind the signals" in client.get("/about-us/").content.decode()
