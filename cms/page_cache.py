@@ -61,12 +61,18 @@ _KEPT_HEADERS_SKIPPED = {"set-cookie", "content-length", HEADER.lower()}
 # --- Versions -----------------------------------------------------------------------------------------
 
 
-def version() -> str:
-    value = cache.get(VERSION_KEY)
+def version_read(key: str) -> str:
+    """The version stored under ``key``, made (once, whoever races) if there is none yet. The scheme every
+    public cache uses: a key includes the version, a change stores a new one, old entries expire."""
+    value = cache.get(key)
     if value is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        value = cache.get(VERSION_KEY)
+        cache.add(key, uuid.uuid4().hex, None)
+        value = cache.get(key)
     return value
+
+
+def version() -> str:
+    return version_read(VERSION_KEY)
 
 
 def bump(**kwargs) -> None:

@@ -40,11 +40,9 @@ ONE_TIME_GROUP = "one-time"
 
 
 def cache_version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        version = cache.get(VERSION_KEY)
-    return version
+    from cms.page_cache import version_read
+
+    return version_read(VERSION_KEY)
 
 
 def cache_bump() -> None:

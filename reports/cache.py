@@ -12,11 +12,9 @@ TIMEOUT = 60 * 60 * 24
 
 
 def version() -> str:
-    value = cache.get(VERSION_KEY)
-    if value is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        value = cache.get(VERSION_KEY)
-    return value
+    from cms.page_cache import version_read
+
+    return version_read(VERSION_KEY)
 
 
 def bump() -> None:
