@@ -20,8 +20,8 @@ cms, perks and Wagtail apps), the patron figures (``fundraising.public``), the s
 ``PAGE_CACHE_SECONDS`` bounds how long a change made behind the signals' back (a bulk ``update()``) stays
 unseen, and 0 turns the cache off.
 
-**Where the copy lives.** The version numbers are read from the shared cache (Redis) with one round trip
-per request; the HTML comes from this process's memory when it has it (keyed by the same versions, so it
+**Where the copy lives.** The version numbers are read from the shared cache (Redis) with one round trip,
+at most once a second per process (``PAGE_CACHE_VERSION_SECONDS``); the HTML comes from this process's memory when it has it (keyed by the same versions, so it
 can never be stale), else from the shared cache. A path whose answer was not kept last time (the checkout,
 the API) is not looked up before rendering.
 """
@@ -32,6 +32,7 @@ import functools
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -78,6 +79,7 @@ def version() -> str:
 def bump(**kwargs) -> None:
     """Make every kept page stale (a signal receiver, hence ``**kwargs``)."""
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    _digest_memo.update(value=None, until=0.0)
 
 
 def _version_sources() -> list[tuple[str, Callable[[], str]]]:
@@ -98,12 +100,27 @@ def _version_sources() -> list[tuple[str, Callable[[], str]]]:
 _sources = SimpleLazyObject(_version_sources)
 
 
+_digest_memo: dict[str, object] = {"value": None, "until": 0.0}
+
+
 def versions_digest() -> str:
-    """One short digest of every version the public pages depend on, read in one round trip."""
+    """One short digest of every version the public pages depend on, read in one round trip.
+
+    Remembered by this process for ``PAGE_CACHE_VERSION_SECONDS`` (1 s in production): reading it costs
+    more than serving the page itself (Django's Redis client is built anew for every call), and a change
+    made in another process then shows within that second. A change made in this process through
+    ``bump`` shows at once."""
+    seconds = getattr(settings, "PAGE_CACHE_VERSION_SECONDS", 0)
+    now = time.monotonic()
+    value = _digest_memo["value"]
+    if seconds and value is not None and now < _digest_memo["until"]:
+        return value
     keys = [key for key, _getter in _sources]
     found = cache.get_many(keys)
     values = [found.get(key) or getter() for key, getter in _sources]
-    return hashlib.blake2b("|".join(map(str, values)).encode(), digest_size=12).hexdigest()
+    value = hashlib.blake2b("|".join(map(str, values)).encode(), digest_size=12).hexdigest()
+    _digest_memo.update(value=value, until=now + seconds)
+    return value
 
 
 # --- Which requests and responses ----------------------------------------------------------------------
@@ -209,6 +226,7 @@ def reset_process_state() -> None:
 
     _local.clear()
     _paths.clear()
+    _digest_memo.update(value=None, until=0.0)
     navigation._shared.clear()
 
 

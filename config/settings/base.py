@@ -214,6 +214,8 @@ else:
 
 # How long a whole public page is kept for visitors without a session (cms/page_cache.py); 0 turns it off.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=300)
+# How long a process trusts the version numbers it read last: a change made elsewhere shows within this time.
+PAGE_CACHE_VERSION_SECONDS = env.float("PAGE_CACHE_VERSION_SECONDS", default=1.0)
 # The benchmark's baseline view /bench/trivial/ (jobs/views.py) answers only when this is on.
 BENCH_TRIVIAL_VIEW = env.bool("BENCH_TRIVIAL_VIEW", default=False)
 

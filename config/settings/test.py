@@ -17,6 +17,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ACCOUNT_RATE_LIMITS = False
+# Tests change data and read the page at once, also across processes (the real worker): no grace second.
+PAGE_CACHE_VERSION_SECONDS = 0
 
 # Tests drive the local sandbox; tests of the real gateway fake Stripe's HTTP API (payments/ edge only).
 STRIPE_SECRET_KEY = ""

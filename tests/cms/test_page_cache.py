@@ -195,3 +195,30 @@ def test_the_operators_command_makes_every_kept_page_stale(client, about):
     assert "behind the signals" not in client.get("/about-us/").content.decode()  # still the kept copy
     call_command("page_cache_clear")
     assert "behind the signals" in client.get("/about-us/").content.decode()
+
+
+def test_a_change_made_in_another_process_shows_within_the_grace_period(client, about, settings):
+    import time
+
+    from django.core.cache import cache
+
+    from fundraising import public
+
+    settings.PAGE_CACHE_VERSION_SECONDS = 0.3
+    get_twice(client, "/about-us/")
+
+    cache.set(public.VERSION_KEY, "changed-by-a-worker", None)  # not through this process's bump()
+
+    assert client.get("/about-us/")[HIT] == "hit"  # still trusted for up to 0.3 s
+    time.sleep(0.35)
+    assert HIT not in client.get("/about-us/")  # the new version: rendered afresh
+
+
+def test_a_change_made_in_this_process_shows_at_once_despite_the_grace_period(client, about, settings):
+    settings.PAGE_CACHE_VERSION_SECONDS = 60
+    get_twice(client, "/about-us/")
+
+    about.title = "Renamed just now"
+    about.save_revision().publish()
+
+    assert "Renamed just now" in client.get("/about-us/").content.decode()
