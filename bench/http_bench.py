@@ -447,16 +447,22 @@ def page_check(base_url: str, path: str) -> tuple[int, int, float]:
         return 0, 0, time.perf_counter() - started
 
 
-def page_cache_hit(base_url: str, path: str) -> bool:
-    """Whether the stack answers ``path`` from the whole-page cache (cms/page_cache.py sets ``X-Page-Cache``)."""
+def page_cache_hit(base_url: str, path: str, *, tries: int = 8) -> bool:
+    """Whether the stack answers ``path`` from the whole-page cache (cms/page_cache.py sets ``X-Page-Cache``).
+
+    Each gunicorn worker learns by itself which paths it may look up, so the first answer of a worker can
+    be a rendering: a few requests, and any copy counts."""
     import urllib.request
 
-    try:
-        with urllib.request.urlopen(base_url + path, timeout=60) as response:
-            response.read()
-            return response.headers.get("X-Page-Cache") == "hit"
-    except OSError:
-        return False
+    for _ in range(tries):
+        try:
+            with urllib.request.urlopen(base_url + path, timeout=60) as response:
+                response.read()
+                if response.headers.get("X-Page-Cache") == "hit":
+                    return True
+        except OSError:
+            return False
+    return False
 
 
 RENDERED_QUERY = "?bench=rendered"  # any query string bypasses the page cache, as a session cookie does
