@@ -151,7 +151,7 @@ def private_broker(private_redis, settings, transactional_db):
     one Redis of a production site is both)."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": private_redis.url(),
             "KEY_PREFIX": "patronage",
         }
