@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.core.cache import cache
 from django.utils import timezone
 
 from . import receipts
@@ -27,8 +26,6 @@ __all__ = [
     "receipt_pdf_render",
 ]
 
-EMAIL_CLAIM_SECONDS = 90 * 24 * 60 * 60  # far longer than a message can wait in the queue
-
 
 @shared_task(name="fundraising.tasks.receipt_pdf_render")
 def receipt_pdf_render(receipt_id: int) -> None:
@@ -40,22 +37,7 @@ def receipt_pdf_render(receipt_id: int) -> None:
     if receipt is None:
         return
     receipts.receipt_pdf_store(receipt=receipt)
-    if receipt.kind == DonationReceipt.Kind.ANNUAL:
-        annual_receipt_email_once(receipt)
-
-
-def annual_receipt_email_once(receipt: DonationReceipt) -> None:
-    """Tell the donor their annual receipt is ready: at most once, even if the task runs twice."""
-    from . import emails
-
-    claim = f"fundraising:annual-receipt-email:{receipt.number}:{receipt.issued_at.timestamp()}"
-    if not cache.add(claim, "sent", EMAIL_CLAIM_SECONDS):
-        return
-    try:
-        emails.send_annual_receipt_ready(receipt=receipt)
-    except Exception:
-        cache.delete(claim)  # not sent: the task's retry may send it
-        raise
+    receipts.receipt_ready_announce(receipt=receipt)
 
 
 @shared_task(name="fundraising.tasks.receipt_issue_single")

@@ -41,6 +41,7 @@ from decimal import Decimal
 
 from babel import Locale
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -75,6 +76,7 @@ PROGRESS_EVERY = 25
 PROGRESS_SECONDS = 1.0
 # Donors read and checked together: one query for the patrons, one for which of them still need a receipt.
 DONOR_CHUNK = 500
+READY_EMAIL_CLAIM_SECONDS = 90 * 24 * 60 * 60  # far longer than a task message can wait in the queue
 
 
 class ReceiptRefused(Exception):
@@ -618,6 +620,24 @@ def receipt_pdf_store(*, receipt: DonationReceipt) -> DonationReceipt:
     receipt.pdf.save(f"{receipt.number}.pdf", ContentFile(content), save=False)
     receipt.save(update_fields=["pdf"])
     return receipt
+
+
+def receipt_ready_announce(*, receipt: DonationReceipt) -> None:
+    """Once an annual receipt's PDF is stored: tell the donor it is ready, at most once even when the task
+    that stored it runs twice (claimed in the cache; the claim is given back if sending fails). A one-time
+    gift's receipt is announced by its thank-you e-mail instead."""
+    from . import emails
+
+    if receipt.kind != DonationReceipt.Kind.ANNUAL:
+        return
+    claim = f"fundraising:annual-receipt-email:{receipt.number}:{receipt.issued_at.timestamp()}"
+    if not cache.add(claim, "sent", READY_EMAIL_CLAIM_SECONDS):
+        return
+    try:
+        emails.send_annual_receipt_ready(receipt=receipt)
+    except Exception:
+        cache.delete(claim)  # not sent: the task's retry may send it
+        raise
 
 
 def receipt_simplified_pdf_render(*, receipt: DonationReceipt) -> bytes:

@@ -246,6 +246,11 @@ def events_reconcile(*, days: int, gateway=None) -> tuple[int, int]:
     seen = missing = 0
     for raw in gateway.events_list(since=since):
         seen += 1
+        if not signing.storable(
+            raw
+        ):  # the same rule as for webhooks (signing.verify): PostgreSQL stores no NUL
+            logger.error("payments: event %s from Stripe's API cannot be stored; skipped", raw.get("id"))
+            continue
         event, new = event_store(raw=raw, source="reconcile")
         if new:
             missing += 1

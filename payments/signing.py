@@ -74,12 +74,12 @@ def verify(
         or not isinstance(event["data"].get("object"), dict)
     ):
         raise InvalidSignature("The body is not a Stripe event.")
-    if not _storable(event):
+    if not storable(event):
         raise InvalidSignature("The event holds a NUL character or a lone surrogate, which cannot be stored.")
     return event
 
 
-def _storable(value) -> bool:
+def storable(value) -> bool:
     """No key or string holds a NUL character or a lone surrogate (JSON can write both as \\u escapes):
     PostgreSQL stores neither in a text or jsonb column, and no UTF-8 encoder takes a lone surrogate."""
     pending = [value]

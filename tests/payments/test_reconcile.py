@@ -132,3 +132,15 @@ def test_command_refuses_more_than_stripe_keeps_or_less_than_a_day(days, stripe_
 def test_command_refuses_days_that_are_not_a_number():
     with pytest.raises(CommandError):
         call_command("stripe_reconcile", "--days", "many")
+
+
+@pytest.mark.django_db
+def test_reconcile_skips_an_event_that_cannot_be_stored_and_takes_the_others(stripe_account, handled):
+    # The rule webhooks follow (payments.signing.verify): PostgreSQL stores no NUL character.
+    stripe_account.events[1]["data"]["object"]["description"] = "broken\x00text"
+
+    seen, missing = services.events_reconcile(days=2, gateway=stripe_account)
+
+    assert (seen, missing) == (3, 1)
+    assert not WebhookEvent.objects.filter(stripe_id="evt_missed_update").exists()
+    assert WebhookEvent.objects.get(stripe_id="evt_missed_invoice").processed_at is not None
