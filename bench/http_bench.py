@@ -370,19 +370,15 @@ def read_requests(path: Path) -> list[Request]:
 # --- memory -------------------------------------------------------------------------------------------
 
 
-class MemorySampler:
-    """The largest resident set size seen among ``pids()`` (sampled every ``interval`` seconds)."""
+class Sampler:
+    """Calls ``sample()`` every ``interval`` seconds in a thread while the ``with`` block runs."""
 
-    def __init__(self, pids: Callable[[], list[int]], interval: float = 0.2):
-        self.pids = pids
+    def __init__(self, interval: float):
         self.interval = interval
-        self.peak_bytes = 0
-        self.peak_pid: int | None = None
-        self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> MemorySampler:
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -391,18 +387,35 @@ class MemorySampler:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+
+class MemorySampler(Sampler):
+    """The largest resident set size seen among ``pids()`` (sampled every ``interval`` seconds)."""
+
+    def __init__(self, pids: Callable[[], list[int]], interval: float = 0.2):
+        super().__init__(interval)
+        self.pids = pids
+        self.peak_bytes = 0
+        self.peak_pid: int | None = None
+        self.samples = 0
+
+    def sample(self) -> None:
         import psutil
 
-        while not self._stop.is_set():
-            for pid in self.pids():
-                try:
-                    rss = psutil.Process(pid).memory_info().rss
-                except psutil.Error:
-                    continue
-                if rss > self.peak_bytes:
-                    self.peak_bytes, self.peak_pid = rss, pid
-            self.samples += 1
-            self._stop.wait(self.interval)
+        for pid in self.pids():
+            try:
+                rss = psutil.Process(pid).memory_info().rss
+            except psutil.Error:
+                continue
+            if rss > self.peak_bytes:
+                self.peak_bytes, self.peak_pid = rss, pid
+        self.samples += 1
 
 
 # --- the measurements ---------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import traceback
 from pathlib import Path
 
@@ -41,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import http_bench  # noqa: E402
-from bench.http_bench import Durations, MemorySampler, row  # noqa: E402
+from bench.http_bench import Durations, MemorySampler, Sampler, row  # noqa: E402
 from bench.stack import POSTGRES_URL, PYTHON, REDIS_SERVER_URL, VAR, Stack  # noqa: E402
 
 HEADER = ("measure", "value", "unit", "ratio to trivial", "target", "met")
@@ -173,31 +172,24 @@ def _postgres_version() -> str:
         return "unknown"
 
 
-class LoadSampler:
+class LoadSampler(Sampler):
     """The machine's 1-minute load average and CPU use, every ``interval`` seconds, during the run."""
 
     def __init__(self, interval: float = 5.0):
-        self.interval = interval
+        super().__init__(interval)
         self.loads: list[float] = []
         self.cpu: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._first = True
 
-    def __enter__(self) -> LoadSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
+    def sample(self) -> None:
         import psutil
 
-        psutil.cpu_percent()
-        while not self._stop.wait(self.interval):
-            self.loads.append(os.getloadavg()[0])
-            self.cpu.append(psutil.cpu_percent())
+        if self._first:  # cpu_percent() measures from its previous call: the first one only starts it
+            psutil.cpu_percent()
+            self._first = False
+            return
+        self.loads.append(os.getloadavg()[0])
+        self.cpu.append(psutil.cpu_percent())
 
     def summary(self) -> dict:
         if not self.loads:

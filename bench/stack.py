@@ -204,8 +204,7 @@ class Stack:
     def web_start(self, *, timeout: float = 90) -> None:
         if self.web is not None and self.web.poll() is None:
             return
-        log_file = open(VAR / "gunicorn.log", "ab")  # noqa: SIM115 - lives as long as the server
-        self.web = subprocess.Popen(
+        self.web = self._spawn(
             [
                 str(BIN / "gunicorn"),
                 "config.wsgi:application",
@@ -217,25 +216,38 @@ class Stack:
                 "60",
                 *(["--threads", str(self.web_threads)] if self.web_threads > 1 else []),
             ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_name="gunicorn.log",
         )
-        log_file.close()
+        self._wait_until(self.web, "gunicorn", self.web_ready, timeout=timeout)
+        threads = f", {self.web_threads} threads each" if self.web_threads > 1 else ""
+        self.log(f"gunicorn: {self.web_workers} workers{threads} on {self.base_url} (pid {self.web.pid})")
+
+    def _spawn(self, command: list[str], *, log_name: str) -> subprocess.Popen:
+        """A server of the stack, in a process group of its own (stop_process ends it with its children),
+        its output appended to ``var/bench/<log_name>``."""
+        with open(VAR / log_name, "ab") as log_file:
+            return subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @staticmethod
+    def _wait_until(
+        process: subprocess.Popen, name: str, ready: Callable[[], bool], *, timeout: float
+    ) -> None:
+        log = VAR / f"{name}.log"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.web.poll() is not None:
-                raise StackError(f"gunicorn exited with {self.web.returncode}; see {VAR / 'gunicorn.log'}")
-            if self.web_ready():
-                threads = f", {self.web_threads} threads each" if self.web_threads > 1 else ""
-                self.log(
-                    f"gunicorn: {self.web_workers} workers{threads} on {self.base_url} (pid {self.web.pid})"
-                )
+            if process.poll() is not None:
+                raise StackError(f"{name} exited with {process.returncode}; see {log}")
+            if ready():
                 return
             time.sleep(0.3)
-        raise StackError(f"gunicorn did not answer within {timeout:.0f} s; see {VAR / 'gunicorn.log'}")
+        raise StackError(f"{name} was not ready within {timeout:.0f} s; see {log}")
 
     def web_ready(self) -> bool:
         try:
@@ -255,8 +267,7 @@ class Stack:
         """``make worker``: one Celery worker with ``concurrency`` processes, on Redis db 10."""
         if self.celery is not None and self.celery.poll() is None:
             return self.celery
-        log_file = open(VAR / "celery.log", "ab")  # noqa: SIM115
-        self.celery = subprocess.Popen(
+        self.celery = self._spawn(
             [
                 str(BIN / "celery"),
                 "-A",
@@ -269,23 +280,14 @@ class Stack:
                 "--hostname",
                 f"bench-{os.getpid()}@%h",
             ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_name="celery.log",
         )
-        log_file.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.celery.poll() is not None:
-                raise StackError(f"celery exited with {self.celery.returncode}; see {VAR / 'celery.log'}")
-            if len(self.celery_worker_pids()) >= concurrency:
-                time.sleep(1.0)  # the pool processes start before the consumer is connected
-                self.log(f"celery: worker with {concurrency} processes (pid {self.celery.pid})")
-                return self.celery
-            time.sleep(0.3)
-        raise StackError(f"celery did not start within {timeout:.0f} s; see {VAR / 'celery.log'}")
+        self._wait_until(
+            self.celery, "celery", lambda: len(self.celery_worker_pids()) >= concurrency, timeout=timeout
+        )
+        time.sleep(1.0)  # the pool processes start before the consumer is connected
+        self.log(f"celery: worker with {concurrency} processes (pid {self.celery.pid})")
+        return self.celery
 
     def celery_stop(self) -> None:
         stop_process(self.celery, grace=30)
